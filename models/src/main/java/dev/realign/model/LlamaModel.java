@@ -1,0 +1,234 @@
+package dev.realign.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Embedding;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The one forward function of the Llama family (Llama 2/3, Mistral, Qwen2, Qwen3), over DJL NDArrays.
+ * It holds no weights and no per-sequence state: weights come per call (so merged profiles reuse it) and
+ * state lives in each sequence's {@link KvCache}. The same function serves inference and training
+ * (without a cache it never writes in place, so autograd can flow through it).
+ *
+ * <p>Several sequences can share one call: their tokens are stacked for every matrix product and split
+ * only for attention, which is per sequence.
+ */
+public final class LlamaModel {
+    private final ModelConfig config;
+    private final Rotary rotary;
+    private final DataType matrixType;
+    private final float attentionScale;
+
+    public LlamaModel(ModelConfig config, DataType matrixType) {
+        this.config = config;
+        this.rotary = new Rotary(config);
+        this.matrixType = matrixType;
+        this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** The type weight matrices are multiplied in (FLOAT32 or FLOAT16). */
+    public DataType matrixType() {
+        return matrixType;
+    }
+
+    /**
+     * Runs the chunks through the model, appending to their caches.
+     *
+     * @param allPositions true: logits for every token (scoring, training); false: only each chunk's last
+     * @return fp32 logits, (total tokens, vocab) or (chunks, vocab), attached to {@code scope}
+     */
+    public NDArray forward(Weights weights, List<SequenceChunk> chunks, NDManager scope, boolean allPositions) {
+        int total = chunks.stream().mapToInt(c -> c.tokens().length).sum();
+        int[] ids = new int[total];
+        int[] positions = new int[total];
+        int row = 0;
+        for (SequenceChunk chunk : chunks) {
+            for (int t = 0; t < chunk.tokens().length; t++) {
+                int id = chunk.tokens()[t];
+                if (id < 0 || id >= config.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + id + " outside the vocabulary (0.."
+                            + (config.vocabSize() - 1) + ")");
+                }
+                ids[row] = id;
+                positions[row] = chunk.start() + t;
+                row++;
+            }
+        }
+        NDArray x = embed(weights.embed(), scope.create(ids)); // (total, hidden)
+        float[][] cosSin = rotary.cosSin(positions);
+        NDArray cos = scope.create(cosSin[0], new Shape(total, 1, config.headDim())); // (total, 1, headDim)
+        NDArray sin = scope.create(cosSin[1], new Shape(total, 1, config.headDim()));
+
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+            LayerWeights w = weights.layer(layer);
+            NDArray h = rmsNorm(x, w.inputNorm());
+            NDArray attention = attention(layer, w, h, cos, sin, chunks, scope);
+            x = x.add(linear(attention, w.o(), w.oBias()));
+            NDArray h2 = rmsNorm(x, w.postNorm());
+            NDArray gate = Activation.swish(linear(h2, w.gate(), null), 1f);
+            x = x.add(linear(gate.mul(linear(h2, w.up(), null)), w.down(), null));
+        }
+        for (SequenceChunk chunk : chunks) {
+            if (chunk.cache() != null) {
+                chunk.cache().advance(chunk.tokens().length);
+            }
+        }
+        if (!allPositions) {
+            x = lastRows(x, chunks);
+        }
+        return linear(rmsNorm(x, weights.finalNorm()), weights.lmHead(), null); // (rows, vocab)
+    }
+
+    private NDArray attention(int layer, LayerWeights w, NDArray h, NDArray cos, NDArray sin,
+                              List<SequenceChunk> chunks, NDManager scope) {
+        int total = Math.toIntExact(h.getShape().get(0));
+        int headDim = config.headDim();
+        NDArray q = linear(h, w.q(), w.qBias()).reshape(total, config.numHeads(), headDim);
+        NDArray k = linear(h, w.k(), w.kBias()).reshape(total, config.numKvHeads(), headDim);
+        NDArray v = linear(h, w.v(), w.vBias()).reshape(total, config.numKvHeads(), headDim);
+        if (config.qkNorm()) {
+            q = rmsNorm(q, w.qNorm());
+            k = rmsNorm(k, w.kNorm());
+        }
+        q = rotate(q, cos, sin);
+        k = rotate(k, cos, sin);
+
+        List<NDArray> outputs = new ArrayList<>(chunks.size());
+        int row = 0;
+        for (SequenceChunk chunk : chunks) {
+            int tokens = chunk.tokens().length;
+            NDIndex rows = new NDIndex("{}:{}", row, row + tokens);
+            NDArray qc = q.get(rows);   // (tokens, heads, headDim)
+            NDArray kc = k.get(rows);   // (tokens, kvHeads, headDim)
+            NDArray vc = v.get(rows);
+            NDArray keys;
+            NDArray values;
+            if (chunk.cache() != null) {
+                chunk.cache().write(layer, kc, vc);
+                keys = chunk.cache().keys(layer, chunk.end(), scope);      // (end, kvHeads, headDim)
+                values = chunk.cache().values(layer, chunk.end(), scope);
+            } else {
+                keys = kc;
+                values = vc;
+            }
+            outputs.add(attend(qc, keys, values, chunk.start(), scope));
+            row += tokens;
+        }
+        return outputs.size() == 1 ? outputs.getFirst() : NDArrays.concat(new NDList(outputs), 0);
+    }
+
+    /**
+     * Grouped-query attention of one sequence's new queries over all its keys.
+     *
+     * @param q    (tokens, heads, headDim) queries at positions start..start+tokens-1
+     * @param keys (length, kvHeads, headDim), values likewise
+     * @return (tokens, heads * headDim)
+     */
+    private NDArray attend(NDArray q, NDArray keys, NDArray values, int start, NDManager scope) {
+        int tokens = Math.toIntExact(q.getShape().get(0));
+        int length = Math.toIntExact(keys.getShape().get(0));
+        int kvHeads = config.numKvHeads();
+        int group = config.groupSize();
+        int headDim = config.headDim();
+        // Query head h reads kv head h / group (Hugging Face's repeat_kv): fold the group into the rows.
+        NDArray grouped = q.reshape(tokens, kvHeads, group, headDim)
+                .transpose(1, 2, 0, 3)
+                .reshape(kvHeads, group * tokens, headDim);                  // (kvHeads, group*tokens, headDim)
+        NDArray scores = grouped.matMul(keys.transpose(1, 2, 0)).mul(attentionScale); // (kvHeads, group*tokens, length)
+        float[] mask = mask(tokens, length, start, group);
+        if (mask != null) {
+            scores = scores.add(scope.create(mask, new Shape(group * tokens, length)));
+        }
+        NDArray probabilities = scores.softmax(-1);
+        NDArray out = probabilities.matMul(values.transpose(1, 0, 2));     // (kvHeads, group*tokens, headDim)
+        return out.reshape(kvHeads, group, tokens, headDim)
+                .transpose(2, 0, 1, 3)
+                .reshape(tokens, (long) kvHeads * group * headDim);
+    }
+
+    /**
+     * Additive mask, (group*tokens, length): query t sits at position start+t and sees keys j with
+     * j <= start+t and, under a sliding window, j > start+t-window. Null when nothing is masked (one new
+     * token and no window reach), the common decode step.
+     */
+    private float[] mask(int tokens, int length, int start, int group) {
+        int window = config.slidingWindow();
+        boolean windowMasks = window > 0 && length > window;
+        if (tokens == 1 && !windowMasks) {
+            return null;
+        }
+        float[] mask = new float[group * tokens * length];
+        for (int g = 0; g < group; g++) {
+            for (int t = 0; t < tokens; t++) {
+                int position = start + t;
+                int base = (g * tokens + t) * length;
+                for (int j = 0; j < length; j++) {
+                    boolean visible = j <= position && (window <= 0 || j > position - window);
+                    if (!visible) {
+                        mask[base + j] = Float.NEGATIVE_INFINITY;
+                    }
+                }
+            }
+        }
+        return mask;
+    }
+
+    /** Hugging Face rotate-half RoPE: x * cos + rotate_half(x) * sin, x (tokens, heads, headDim). */
+    private NDArray rotate(NDArray x, NDArray cos, NDArray sin) {
+        int half = config.headDim() / 2;
+        NDArray first = x.get(new NDIndex("..., :{}", half));
+        NDArray second = x.get(new NDIndex("..., {}:", half));
+        NDArray rotated = second.neg().concat(first, -1);
+        return x.mul(cos).add(rotated.mul(sin));
+    }
+
+    private NDArray rmsNorm(NDArray x, NDArray weight) {
+        NDArray meanSquare = x.square().mean(new int[] {-1}, true);
+        return x.div(meanSquare.add(config.rmsNormEps()).sqrt()).mul(weight);
+    }
+
+    /** x W^T + b in the matrix type, result in fp32. */
+    private NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        if (matrixType == DataType.FLOAT32) {
+            return bias == null ? Linear.linear(x, weight).singletonOrThrow()
+                    : Linear.linear(x, weight, bias).singletonOrThrow();
+        }
+        NDArray in = x.toType(matrixType, false);
+        NDArray out = bias == null ? Linear.linear(in, weight).singletonOrThrow()
+                : Linear.linear(in, weight, bias).singletonOrThrow();
+        return out.toType(DataType.FLOAT32, false);
+    }
+
+    private NDArray embed(NDArray table, NDArray ids) {
+        NDArray rows = Embedding.embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
+        return rows.getDataType() == DataType.FLOAT32 ? rows : rows.toType(DataType.FLOAT32, false);
+    }
+
+    private static NDArray lastRows(NDArray x, List<SequenceChunk> chunks) {
+        long[] last = new long[chunks.size()];
+        int row = 0;
+        for (int i = 0; i < chunks.size(); i++) {
+            row += chunks.get(i).tokens().length;
+            last[i] = row - 1;
+        }
+        if (chunks.size() == 1) {
+            return x.get(new NDIndex("{}:{}", last[0], last[0] + 1));
+        }
+        NDArray index = x.getManager().create(last);
+        return Embedding.embedding(index, x, SparseFormat.DENSE).singletonOrThrow();
+    }
+}

@@ -1,0 +1,35 @@
+package dev.realign.server.cli;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import dev.realign.model.ComputeType;
+import picocli.CommandLine.Option;
+
+/** Where and in which precision the engine runs; shared by every command that loads a model. */
+public final class EngineOptions {
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda:N (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--dtype", defaultValue = "auto",
+            description = "auto (F32 checkpoints in f32, F16/BF16 in f16), f32 or f16 (default: ${DEFAULT-VALUE})")
+    String dtype;
+
+    public Device device() {
+        if (device.equals("cpu")) {
+            return Device.cpu();
+        }
+        if (device.matches("cuda:\\d+")) {
+            int index = Integer.parseInt(device.substring(5));
+            int gpus = Engine.getEngine("PyTorch").getGpuCount();
+            if (index >= gpus) {
+                throw new IllegalArgumentException("--device " + device + ": this machine has " + gpus + " GPU(s)");
+            }
+            return Device.gpu(index);
+        }
+        throw new IllegalArgumentException("--device must be cpu or cuda:N, got '" + device + "'");
+    }
+
+    public ComputeType computeType() {
+        return ComputeType.parse(dtype);
+    }
+}

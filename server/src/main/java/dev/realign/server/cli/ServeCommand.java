@@ -1,0 +1,80 @@
+package dev.realign.server.cli;
+
+import dev.realign.model.LoadedModel;
+import dev.realign.server.RealignServer;
+import dev.realign.server.models.ModelRegistry;
+import io.grpc.netty.NettyServerBuilder;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code serve}: loads the base model and serves realign.v1 over gRPC on Netty until stopped. */
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve a model over gRPC.")
+public final class ServeCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
+    @Option(names = "--model", description = "Hugging Face model folder (default: the demo model)")
+    Path model;
+
+    @Option(names = "--model-id", description = "Name clients use for the model (default: the folder name)")
+    String modelId;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default: ${DEFAULT-VALUE})")
+    String host;
+
+    @Option(names = "--port", defaultValue = "50051", description = "gRPC port; 0 picks a free one (default: ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--max-batch", defaultValue = "8", description = "Sequences stepped together (default: ${DEFAULT-VALUE})")
+    int maxBatch;
+
+    @Option(names = "--queue", defaultValue = "64",
+            description = "Requests waiting per model before RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE})")
+    int queue;
+
+    @Option(names = "--grace", defaultValue = "30", description = "Seconds running streams get to finish at shutdown")
+    int graceSeconds;
+
+    @Option(names = "--port-file", description = "Write the bound port to this file once serving (for scripts with --port 0)")
+    Path portFile;
+
+    @Mixin
+    EngineOptions engine;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = model != null ? model : DefaultModel.locate();
+        String id = modelId != null ? modelId : dir.toAbsolutePath().normalize().getFileName().toString();
+        ModelRegistry models = new ModelRegistry();
+        long start = System.nanoTime();
+        LoadedModel loaded = LoadedModel.load(id, dir, engine.device(), engine.computeType());
+        models.add(loaded, maxBatch, queue);
+        log.info("loaded model '{}' from {} ({} layers, {} MiB of weights as {}) in {} ms", id, dir,
+                loaded.config().numLayers(), loaded.weightBytes() >> 20, loaded.model().matrixType(),
+                (System.nanoTime() - start) / 1_000_000);
+        RealignServer server = new RealignServer(
+                NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models).start();
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
+            log.info("shutting down: finishing running streams (grace {} s)", graceSeconds);
+            server.shutdown(Duration.ofSeconds(graceSeconds));
+            log.info("stopped");
+        }));
+        log.info("Realign listening on {}:{} (model '{}'); DEVELOPMENT MODE: no tenants configured, open access",
+                host, server.port(), id);
+        if (portFile != null) {
+            Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
+            Files.writeString(tmp, Integer.toString(server.port()));
+            Files.move(tmp, portFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+        server.awaitTermination();
+        return 0;
+    }
+}

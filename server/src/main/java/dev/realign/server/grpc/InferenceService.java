@@ -1,0 +1,133 @@
+package dev.realign.server.grpc;
+
+import dev.realign.api.v1.FinishReason;
+import dev.realign.api.v1.GenerateRequest;
+import dev.realign.api.v1.GenerateResponse;
+import dev.realign.api.v1.InferenceGrpc;
+import dev.realign.api.v1.TokenLogprob;
+import dev.realign.api.v1.TopLogprob;
+import dev.realign.api.v1.Usage;
+import dev.realign.generate.StepOutput;
+import dev.realign.generate.TokenLogprobs;
+import dev.realign.model.LoadedModel;
+import dev.realign.server.models.ModelRegistry;
+import dev.realign.server.schedule.Completion;
+import dev.realign.server.schedule.GenerationListener;
+import dev.realign.server.schedule.GenerationTask;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** {@code realign.v1.Inference}: validates a request, queues it on its model's scheduler, streams tokens. */
+public final class InferenceService extends InferenceGrpc.InferenceImplBase {
+    private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
+
+    private final ModelRegistry models;
+
+    public InferenceService(ModelRegistry models) {
+        this.models = models;
+    }
+
+    @Override
+    public void generate(GenerateRequest request, StreamObserver<GenerateResponse> responses) {
+        long arrival = System.nanoTime();
+        var call = (ServerCallStreamObserver<GenerateResponse>) responses;
+        String requestId = request.getRequestId().isEmpty() ? UUID.randomUUID().toString() : request.getRequestId();
+        try {
+            ModelRegistry.Entry entry = models.resolve(request.getModel());
+            LoadedModel model = entry.model();
+            GenerateRequestMapper.Mapped mapped = GenerateRequestMapper.map(request, model);
+            Deadline deadline = Context.current().getDeadline();
+            long deadlineNanos = deadline == null ? Long.MAX_VALUE
+                    : System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS);
+            AtomicBoolean cancelled = new AtomicBoolean();
+            var task = new GenerationTask(requestId, mapped.promptTokens(), mapped.sampling(), deadlineNanos, arrival,
+                    new StreamingListener(call, model, requestId, "base:" + model.id()), cancelled);
+            call.setOnCancelHandler(task::cancel);
+            entry.scheduler().submit(task);
+        } catch (StatusRuntimeException e) {
+            responses.onError(e);
+        } catch (RuntimeException e) {
+            log.error("request {}: unexpected error", requestId, e);
+            responses.onError(Status.INTERNAL.withDescription("internal error (request " + requestId + ")")
+                    .asRuntimeException());
+        }
+    }
+
+    /**
+     * Sends one message per generated token; the last token's message also carries finish reason and usage.
+     */
+    private static final class StreamingListener implements GenerationListener {
+        private final ServerCallStreamObserver<GenerateResponse> call;
+        private final LoadedModel model;
+        private final String requestId;
+        private final String profileKey;
+        private GenerateResponse.Builder last;
+
+        StreamingListener(ServerCallStreamObserver<GenerateResponse> call, LoadedModel model, String requestId,
+                          String profileKey) {
+            this.call = call;
+            this.model = model;
+            this.requestId = requestId;
+            this.profileKey = profileKey;
+        }
+
+        @Override
+        public void onStep(StepOutput step) {
+            GenerateResponse.Builder message = GenerateResponse.newBuilder()
+                    .addTokenIds(step.tokenId())
+                    .setText(step.text())
+                    .addLogprobs(logprobs(step.logprobs()));
+            if (step.finished()) {
+                last = message; // completed by onComplete with usage
+            } else if (!call.isCancelled()) {
+                call.onNext(message.build());
+            }
+        }
+
+        @Override
+        public void onComplete(Completion completion) {
+            if (call.isCancelled()) {
+                return;
+            }
+            GenerateResponse.Builder message = last != null ? last : GenerateResponse.newBuilder();
+            message.setFinishReason(switch (completion.finishReason()) {
+                case STOP -> FinishReason.STOP;
+                case LENGTH -> FinishReason.LENGTH;
+            });
+            message.setUsage(Usage.newBuilder()
+                    .setPromptTokens(completion.promptTokens())
+                    .setCompletionTokens(completion.completionTokens())
+                    .setTimeToFirstTokenMs(completion.timeToFirstTokenMs())
+                    .setTotalTimeMs(completion.totalTimeMs())
+                    .setSeed(completion.seed()));
+            message.setProfileKey(profileKey).setRequestId(requestId);
+            call.onNext(message.build());
+            call.onCompleted();
+        }
+
+        @Override
+        public void onError(Status status) {
+            if (!call.isCancelled()) {
+                call.onError(status.asRuntimeException());
+            }
+        }
+
+        private TokenLogprob logprobs(TokenLogprobs lp) {
+            TokenLogprob.Builder b = TokenLogprob.newBuilder().setTokenId(lp.tokenId()).setLogprob(lp.logprob());
+            for (TokenLogprobs.Alternative alt : lp.top()) {
+                b.addTop(TopLogprob.newBuilder().setTokenId(alt.tokenId()).setLogprob(alt.logprob())
+                        .setToken(model.tokenizer().tokenText(alt.tokenId())));
+            }
+            return b.build();
+        }
+    }
+}

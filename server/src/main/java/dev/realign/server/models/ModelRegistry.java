@@ -1,0 +1,63 @@
+package dev.realign.server.models;
+
+import dev.realign.model.LoadedModel;
+import dev.realign.server.schedule.Scheduler;
+import io.grpc.Status;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SequencedMap;
+
+/**
+ * The base models this server serves, each with its scheduler. The first one registered is the default
+ * that requests with an empty {@code model} get.
+ */
+public final class ModelRegistry implements AutoCloseable {
+    public record Entry(LoadedModel model, Scheduler scheduler) {}
+
+    private final SequencedMap<String, Entry> entries = new LinkedHashMap<>();
+
+    public synchronized void add(LoadedModel model, int maxBatch, int queueCapacity) {
+        if (entries.containsKey(model.id())) {
+            throw new IllegalArgumentException("model id '" + model.id() + "' registered twice");
+        }
+        entries.put(model.id(), new Entry(model, new Scheduler(model, maxBatch, queueCapacity)));
+    }
+
+    /** The named model, or the default for an empty name; NOT_FOUND names the model and what exists. */
+    public synchronized Entry resolve(String name) {
+        if (entries.isEmpty()) {
+            throw Status.UNAVAILABLE.withDescription("no model loaded").asRuntimeException();
+        }
+        if (name.isEmpty()) {
+            return entries.firstEntry().getValue();
+        }
+        Entry entry = entries.get(name);
+        if (entry == null) {
+            throw Status.NOT_FOUND.withDescription("model '" + name + "' not found (served: "
+                    + String.join(", ", entries.keySet()) + ")").asRuntimeException();
+        }
+        return entry;
+    }
+
+    public synchronized Map<String, Entry> entries() {
+        return Map.copyOf(entries);
+    }
+
+    /** Lets every scheduler finish its running and queued requests. */
+    public void drain(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (Entry entry : entries().values()) {
+            entry.scheduler().drain(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Entry entry : entries.values()) {
+            entry.scheduler().close();
+            entry.model().close();
+        }
+        entries.clear();
+    }
+}

@@ -1,0 +1,26 @@
+package dev.realign.server.schedule;
+
+import dev.realign.generate.SamplingParams;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A request waiting for or being served by the scheduler. Cancel and deadline are checked at every step
+ * boundary, so a cancelled stream frees its sequence within one step.
+ *
+ * @param deadlineNanos System.nanoTime() after which the request is abandoned; Long.MAX_VALUE = none
+ * @param arrivalNanos  System.nanoTime() when the server received it (time to first token counts from here)
+ */
+public record GenerationTask(String requestId, int[] promptTokens, SamplingParams sampling, long deadlineNanos,
+                             long arrivalNanos, GenerationListener listener, AtomicBoolean cancelled) {
+    public GenerationTask {
+        promptTokens = promptTokens.clone();
+    }
+
+    public boolean expired(long now) {
+        return now - deadlineNanos > 0 && deadlineNanos != Long.MAX_VALUE;
+    }
+
+    public void cancel() {
+        cancelled.set(true);
+    }
+}

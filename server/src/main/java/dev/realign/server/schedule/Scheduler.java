@@ -1,0 +1,200 @@
+package dev.realign.server.schedule;
+
+import ai.djl.ndarray.NDManager;
+import dev.realign.generate.DecodeStep;
+import dev.realign.generate.Sequence;
+import dev.realign.generate.StepOutput;
+import dev.realign.model.KvCache;
+import dev.realign.model.LoadedModel;
+import io.grpc.Status;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Continuous batching for one model: a single engine thread steps every running sequence together; new
+ * requests join at step boundaries and finished, cancelled or expired ones leave. The waiting queue is
+ * bounded: when it is full a request is refused at once (RESOURCE_EXHAUSTED) rather than left waiting.
+ */
+public final class Scheduler implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
+
+    private final LoadedModel model;
+    private final DecodeStep decodeStep;
+    private final int maxBatch;
+    private final BlockingQueue<GenerationTask> waiting;
+    private final List<Running> running = new ArrayList<>();
+    private final Thread loop;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean accepting = true;
+    private volatile boolean draining;
+
+    private record Running(GenerationTask task, Sequence sequence, long[] firstTokenNanos) {}
+
+    public Scheduler(LoadedModel model, int maxBatch, int queueCapacity) {
+        if (maxBatch < 1 || queueCapacity < 1) {
+            throw new IllegalArgumentException("max batch and queue capacity must be >= 1");
+        }
+        this.model = model;
+        this.decodeStep = new DecodeStep(model.model());
+        this.maxBatch = maxBatch;
+        this.waiting = new ArrayBlockingQueue<>(queueCapacity);
+        this.loop = Thread.ofPlatform().name("scheduler-" + model.id()).daemon(true).unstarted(this::run);
+        loop.start();
+    }
+
+    /** Queues a request; an error status when the server drains or the queue is full. */
+    public void submit(GenerationTask task) {
+        if (!accepting) {
+            throw Status.UNAVAILABLE.withDescription("server is shutting down").asRuntimeException();
+        }
+        if (!waiting.offer(task)) {
+            throw Status.RESOURCE_EXHAUSTED.withDescription("model '" + model.id() + "' queue is full ("
+                    + waiting.size() + " waiting); retry later").asRuntimeException();
+        }
+    }
+
+    public int queueDepth() {
+        return waiting.size();
+    }
+
+    private void run() {
+        try {
+            while (true) {
+                if (running.isEmpty()) {
+                    if (draining && waiting.isEmpty()) {
+                        return;
+                    }
+                    GenerationTask next = waiting.poll(50, TimeUnit.MILLISECONDS);
+                    if (next == null) {
+                        continue;
+                    }
+                    admit(next);
+                }
+                GenerationTask more;
+                while (running.size() < maxBatch && (more = waiting.poll()) != null) {
+                    admit(more);
+                }
+                dropAbandoned();
+                if (!running.isEmpty()) {
+                    step();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            failAll(Status.UNAVAILABLE.withDescription("server stopped"));
+            stopped.countDown();
+        }
+    }
+
+    private void admit(GenerationTask task) {
+        int capacity = Math.min(model.config().maxPositions(), task.promptTokens().length + task.sampling().maxTokens());
+        KvCache cache = null;
+        try {
+            cache = new KvCache(model.config(), capacity, model.manager());
+            Sequence sequence = new Sequence(task.promptTokens(), cache, task.sampling(),
+                    model.tokenizer().newTextStream(), model.endTokens());
+            running.add(new Running(task, sequence, new long[] {0}));
+        } catch (RuntimeException e) {
+            if (cache != null) {
+                cache.close();
+            }
+            log.error("request {}: cannot start sequence", task.requestId(), e);
+            task.listener().onError(Status.INTERNAL.withDescription("cannot start sequence for request "
+                    + task.requestId() + ": " + e.getMessage()));
+        }
+    }
+
+    private void dropAbandoned() {
+        long now = System.nanoTime();
+        for (Iterator<Running> it = running.iterator(); it.hasNext(); ) {
+            Running r = it.next();
+            Status status = null;
+            if (r.task().cancelled().get()) {
+                status = Status.CANCELLED.withDescription("request " + r.task().requestId() + " cancelled by the client");
+            } else if (r.task().expired(now)) {
+                status = Status.DEADLINE_EXCEEDED.withDescription("request " + r.task().requestId()
+                        + " passed its deadline after " + r.sequence().generatedTokens() + " tokens");
+            }
+            if (status != null) {
+                it.remove();
+                r.sequence().close();
+                r.task().listener().onError(status);
+            }
+        }
+    }
+
+    private void step() {
+        List<Sequence> sequences = running.stream().map(Running::sequence).toList();
+        List<StepOutput> outputs;
+        try {
+            outputs = decodeStep.run(model.weights(), sequences, model.manager());
+        } catch (RuntimeException e) {
+            String ids = String.join(",", running.stream().map(r -> r.task().requestId()).toList());
+            log.error("engine step failed for requests [{}]", ids, e);
+            failAll(Status.INTERNAL.withDescription("engine step failed (requests " + ids + "): " + e.getMessage()));
+            return;
+        }
+        long now = System.nanoTime();
+        for (int i = outputs.size() - 1; i >= 0; i--) {
+            Running r = running.get(i);
+            StepOutput out = outputs.get(i);
+            if (r.firstTokenNanos()[0] == 0) {
+                r.firstTokenNanos()[0] = now;
+            }
+            r.task().listener().onStep(out);
+            if (out.finished()) {
+                running.remove(i);
+                r.sequence().close();
+                GenerationTask t = r.task();
+                r.task().listener().onComplete(new Completion(out.finish(), t.promptTokens().length,
+                        r.sequence().generatedTokens(), millis(r.firstTokenNanos()[0] - t.arrivalNanos()),
+                        millis(now - t.arrivalNanos()), t.sampling().seed()));
+            }
+        }
+    }
+
+    private void failAll(Status status) {
+        for (Running r : running) {
+            r.sequence().close();
+            r.task().listener().onError(status);
+        }
+        running.clear();
+        GenerationTask queued;
+        while ((queued = waiting.poll()) != null) {
+            queued.listener().onError(status);
+        }
+    }
+
+    private static double millis(long nanos) {
+        return nanos / 1e6;
+    }
+
+    /** Stops accepting requests and waits until the running and queued ones finish. */
+    public boolean drain(Duration timeout) throws InterruptedException {
+        accepting = false;
+        draining = true;
+        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Stops at once: running requests fail with UNAVAILABLE. */
+    @Override
+    public void close() {
+        accepting = false;
+        draining = true;
+        loop.interrupt();
+        try {
+            stopped.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

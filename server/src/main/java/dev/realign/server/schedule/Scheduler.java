@@ -35,6 +35,7 @@ public final class Scheduler implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean accepting = true;
     private volatile boolean draining;
+    private volatile int active; // running.size(), published for observers on other threads
 
     private record Running(GenerationTask task, Sequence sequence, long[] firstTokenNanos) {}
 
@@ -65,6 +66,11 @@ public final class Scheduler implements AutoCloseable {
         return waiting.size();
     }
 
+    /** Sequences holding a KV cache right now. */
+    public int runningCount() {
+        return active;
+    }
+
     private void run() {
         try {
             while (true) {
@@ -83,9 +89,11 @@ public final class Scheduler implements AutoCloseable {
                     admit(more);
                 }
                 dropAbandoned();
+                active = running.size();
                 if (!running.isEmpty()) {
                     step();
                 }
+                active = running.size();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -168,6 +176,7 @@ public final class Scheduler implements AutoCloseable {
             r.task().listener().onError(status);
         }
         running.clear();
+        active = 0;
         GenerationTask queued;
         while ((queued = waiting.poll()) != null) {
             queued.listener().onError(status);

@@ -29,7 +29,7 @@ class RealignClientTest {
     private final FakeRealignServer server = new FakeRealignServer();
 
     @AfterEach
-    void stopServer() throws InterruptedException {
+    void stopServer() {
         server.close();
     }
 

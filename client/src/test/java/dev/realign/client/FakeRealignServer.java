@@ -1,0 +1,175 @@
+package dev.realign.client;
+
+import dev.realign.api.v1.AdapterInfo;
+import dev.realign.api.v1.AdaptersGrpc;
+import dev.realign.api.v1.ClassifyRequest;
+import dev.realign.api.v1.ClassifyResponse;
+import dev.realign.api.v1.GenerateRequest;
+import dev.realign.api.v1.GenerateResponse;
+import dev.realign.api.v1.GetAdapterRequest;
+import dev.realign.api.v1.InferenceGrpc;
+import dev.realign.api.v1.SafetyGrpc;
+import dev.realign.api.v1.SafetyVerdict;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.Status;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An in-process Realign server whose Inference service replays a script, records what it received
+ * (requests, headers, deadlines), and can fail or hold a stream open. Shared by the library and CLI tests.
+ */
+public final class FakeRealignServer implements AutoCloseable {
+
+    public static final Metadata.Key<String> AUTHORIZATION =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+    private final String name = InProcessServerBuilder.generateName();
+    private final Server server;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private final List<ManagedChannel> channels = new CopyOnWriteArrayList<>();
+
+    public final List<GenerateRequest> requests = new CopyOnWriteArrayList<>();
+    public final List<Metadata> headers = new CopyOnWriteArrayList<>();
+    public final List<Deadline> deadlines = new CopyOnWriteArrayList<>();
+    public final CountDownLatch cancelled = new CountDownLatch(1);
+
+    private volatile List<GenerateResponse> script = List.of();
+    private volatile Status failure;
+    private volatile boolean holdOpen;
+
+    public FakeRealignServer() {
+        ServerInterceptor captureHeaders = new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(
+                    ServerCall<Q, R> call, Metadata requestHeaders, ServerCallHandler<Q, R> next) {
+                headers.add(requestHeaders);
+                return next.startCall(call, requestHeaders);
+            }
+        };
+        try {
+            server = InProcessServerBuilder.forName(name)
+                    .directExecutor()
+                    .addService(ServerInterceptors.intercept(new Inference(), captureHeaders))
+                    .addService(ServerInterceptors.intercept(new Adapters(), captureHeaders))
+                    .addService(new Safety())
+                    .addService(health.getHealthService())
+                    .build()
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        health.setStatus("", ServingStatus.SERVING);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** A new channel to this server; closed with the server unless the test closes it first. */
+    public ManagedChannel newChannel() {
+        var channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+        channels.add(channel);
+        return channel;
+    }
+
+    /** The chunks the next generations stream, in order. */
+    public FakeRealignServer respond(GenerateResponse... chunks) {
+        script = List.of(chunks);
+        return this;
+    }
+
+    /** Ends each generation with this status after the scripted chunks. */
+    public FakeRealignServer failWith(Status status) {
+        failure = status;
+        return this;
+    }
+
+    /** Leaves each generation open after the scripted chunks, until the client cancels. */
+    public FakeRealignServer holdOpen() {
+        holdOpen = true;
+        return this;
+    }
+
+    public void setServing(ServingStatus status) {
+        health.setStatus("", status);
+    }
+
+    public String lastAuthorization() {
+        return headers.getLast().get(AUTHORIZATION);
+    }
+
+    @Override
+    public void close() {
+        channels.forEach(ManagedChannel::shutdownNow);
+        server.shutdownNow();
+        try {
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private final class Inference extends InferenceGrpc.InferenceImplBase {
+        @Override
+        public void generate(GenerateRequest request, StreamObserver<GenerateResponse> observer) {
+            requests.add(request);
+            var deadline = Context.current().getDeadline();
+            if (deadline != null) {
+                deadlines.add(deadline);
+            }
+            var call = (ServerCallStreamObserver<GenerateResponse>) observer;
+            call.setOnCancelHandler(cancelled::countDown);
+            script.forEach(observer::onNext);
+            if (failure != null) {
+                observer.onError(failure.asRuntimeException());
+            } else if (!holdOpen) {
+                observer.onCompleted();
+            }
+        }
+    }
+
+    private static final class Adapters extends AdaptersGrpc.AdaptersImplBase {
+        @Override
+        public void get(GetAdapterRequest request, StreamObserver<AdapterInfo> observer) {
+            if (request.getName().equals("missing")) {
+                observer.onError(Status.NOT_FOUND.withDescription("adapter 'missing' is not loaded").asRuntimeException());
+                return;
+            }
+            observer.onNext(AdapterInfo.newBuilder().setName(request.getName()).setRank(8).setVersion(3).build());
+            observer.onCompleted();
+        }
+    }
+
+    private static final class Safety extends SafetyGrpc.SafetyImplBase {
+        @Override
+        public void classify(ClassifyRequest request, StreamObserver<ClassifyResponse> observer) {
+            var response = ClassifyResponse.newBuilder();
+            for (var text : request.getTextsList()) {
+                response.addVerdicts(SafetyVerdict.newBuilder()
+                        .setRefused(text.startsWith("I can't"))
+                        .setDetector(request.getDetector()));
+            }
+            observer.onNext(response.build());
+            observer.onCompleted();
+        }
+    }
+}

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -32,7 +33,7 @@ class ByteLevelBpeTrainerTest {
         assertThat(ByteLevelAlphabet.charOf('\n')).isEqualTo('Ċ');
         assertThat(ByteLevelAlphabet.charOf('A')).isEqualTo('A');
         assertThat(ByteLevelAlphabet.encode(" é")).isEqualTo("ĠÃ©");
-        assertThat(ByteLevelAlphabet.decode("ĠÃ©")).isEqualTo(" é".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(ByteLevelAlphabet.decode("ĠÃ©")).isEqualTo(" é".getBytes(StandardCharsets.UTF_8));
     }
 
     @Test

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SequencedMap;
+import java.util.TreeMap;
 
 /**
  * Writes the safetensors format: an 8-byte little-endian header length, a JSON header of
@@ -29,16 +30,18 @@ public final class SafetensorsWriter {
     public static void write(Path file, SequencedMap<String, TensorData> tensors, Map<String, String> metadata) {
         SequencedMap<String, Object> header = new LinkedHashMap<>();
         if (!metadata.isEmpty()) {
-            header.put("__metadata__", metadata);
+            header.put("__metadata__", new TreeMap<>(metadata));
         }
         long offset = 0;
         for (var entry : tensors.entrySet()) {
             TensorData t = entry.getValue();
             long size = t.bytes().remaining();
-            header.put(entry.getKey(), Map.of(
-                    "dtype", t.dtype().safetensorsName(),
-                    "shape", t.shape(),
-                    "data_offsets", List.of(offset, offset + size)));
+            // Ordered maps: the same tensors always give the same bytes.
+            SequencedMap<String, Object> fields = new LinkedHashMap<>();
+            fields.put("dtype", t.dtype().safetensorsName());
+            fields.put("shape", t.shape());
+            fields.put("data_offsets", List.of(offset, offset + size));
+            header.put(entry.getKey(), fields);
             offset += size;
         }
         byte[] json;

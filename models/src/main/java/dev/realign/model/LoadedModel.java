@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.realign.checkpoint.Checkpoints;
 import dev.realign.checkpoint.WeightSource;
+import dev.realign.generate.TextStream;
 import dev.realign.tokenize.ChatTemplate;
+import dev.realign.tokenize.IncrementalDetokenizer;
 import dev.realign.tokenize.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,6 +123,30 @@ public final class LoadedModel implements AutoCloseable {
     /** Token ids that end generation: config.json's and generation_config.json's EOS ids. */
     public Set<Integer> endTokens() {
         return endTokens;
+    }
+
+    /**
+     * A token's surface text for log-probability listings; empty for padded embedding rows the tokenizer
+     * does not know (vocab_size may exceed the tokenizer's vocabulary).
+     */
+    public String tokenText(int tokenId) {
+        return tokenId < tokenizer.vocabSize() ? tokenizer.tokenText(tokenId) : "";
+    }
+
+    /** A fresh UTF-8-safe text stream for one sequence's generated tokens. */
+    public TextStream newTextStream() {
+        IncrementalDetokenizer detokenizer = new IncrementalDetokenizer(tokenizer);
+        return new TextStream() {
+            @Override
+            public String push(int tokenId) {
+                return detokenizer.next(tokenId);
+            }
+
+            @Override
+            public String flush() {
+                return detokenizer.flush();
+            }
+        };
     }
 
     /** The model's manager: per-sequence and per-step managers are its children. */

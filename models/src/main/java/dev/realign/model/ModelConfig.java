@@ -17,8 +17,8 @@ import java.util.Set;
  *
  * @param modelType       {@code llama}, {@code mistral}, {@code qwen2} or {@code qwen3}
  * @param headDim         per-head width; Qwen3 sets it apart from hidden / heads
- * @param qkvBias         q/k/v projections have biases (Qwen2; Llama with attention_bias)
- * @param outputBias      o_proj has a bias (Llama with attention_bias)
+ * @param qkvBias         q/k/v projections have biases (Qwen2; Llama and Qwen3 with attention_bias)
+ * @param outputBias      o_proj has a bias (Llama and Qwen3 with attention_bias)
  * @param qkNorm          RMSNorm over each q and k head before RoPE (Qwen3)
  * @param slidingWindow   keys older than this many positions are masked (Mistral); 0 = none
  * @param eosTokenIds     ids that end generation (config.json's; generation_config.json may add more)
@@ -105,7 +105,10 @@ public record ModelConfig(
         if (headDim % 2 != 0) {
             throw new ModelConfigException(source + ": head_dim " + headDim + " must be even for rotary embeddings");
         }
-        boolean attentionBias = fields.optionalBoolean("attention_bias").orElse(false);
+        // Hugging Face: Qwen2 always has q/k/v biases and never an o_proj bias, whatever attention_bias says;
+        // Mistral has no biases; Llama and Qwen3 put one on all four projections when attention_bias is set.
+        boolean attentionBias = !modelType.equals("mistral") && !modelType.equals("qwen2")
+                && fields.optionalBoolean("attention_bias").orElse(false);
         boolean qwen2 = modelType.equals("qwen2");
         boolean qwen3 = modelType.equals("qwen3");
         int slidingWindow = slidingWindow(fields, modelType, source);

@@ -87,8 +87,9 @@ class InferenceServiceTest {
     void streamedTextIsTheDecodedTokens() {
         List<GenerateResponse> stream = server.generate(prompt("héllo wörld 日本語 🙂", 40).build());
         int[] ids = ids(stream).stream().mapToInt(Integer::intValue).toArray();
+        // A random model emits arbitrary bytes, so the text may hold U+FFFD for invalid sequences; streaming
+        // must still add up to exactly the decode of all tokens (valid UTF-8 is covered by the detokenizer tests).
         assertThat(text(stream)).isEqualTo(server.model.tokenizer().decode(ids));
-        assertThat(text(stream)).doesNotContain("\uFFFD");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.realign.server.cli;
 
+import dev.realign.model.synthetic.Architecture;
 import dev.realign.model.synthetic.SyntheticModels;
 import dev.realign.model.synthetic.SyntheticModelSpec;
 import java.nio.file.Files;
@@ -27,7 +28,7 @@ final class DefaultModel {
         Path generated = home.resolve(".realign/default-model");
         if (!Files.isRegularFile(generated.resolve("config.json"))) {
             log.warn("no demo model in {}: writing a small RANDOM model to {} (its text is noise)", demo, generated);
-            SyntheticModels.write(SyntheticModelSpec.tiny(SyntheticModels.Architecture.LLAMA3, SEED), generated);
+            SyntheticModels.write(SyntheticModelSpec.tiny(Architecture.LLAMA3, SEED), generated);
         }
         return generated;
     }

@@ -7,6 +7,7 @@ import dev.realign.generate.SamplingParams;
 import dev.realign.model.GenerationConfig;
 import dev.realign.model.LoadedModel;
 import dev.realign.tokenize.ChatTemplate;
+import dev.realign.tokenize.ChatTurn;
 import io.grpc.Status;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,7 +44,8 @@ public final class GenerateRequestMapper {
                 }
                 yield model.tokenizer().encode(request.getPrompt());
             }
-            case MESSAGES -> model.tokenizer().encode(renderChat(request, model));
+            // The template writes the special tokens itself; the tokenizer must not add more.
+            case MESSAGES -> model.tokenizer().encode(renderChat(request, model), false);
             case PROMPT_TOKEN_IDS -> promptTokenIds(request, model);
             case INPUT_NOT_SET -> throw invalid("one of prompt, messages or prompt_token_ids is required");
         };
@@ -77,13 +79,13 @@ public final class GenerateRequestMapper {
         }
         ChatTemplate template = model.chatTemplate().orElseThrow(() -> invalid("model '" + model.id()
                 + "' has no chat_template in tokenizer_config.json; send prompt or prompt_token_ids"));
-        List<ChatTemplate.ChatTurn> turns = new ArrayList<>(messages.size());
+        List<ChatTurn> turns = new ArrayList<>(messages.size());
         for (int i = 0; i < messages.size(); i++) {
             ChatMessage m = messages.get(i);
             if (m.getRole().isBlank()) {
                 throw invalid("messages[" + i + "].role must not be empty");
             }
-            turns.add(new ChatTemplate.ChatTurn(m.getRole(), m.getContent()));
+            turns.add(new ChatTurn(m.getRole(), m.getContent()));
         }
         try {
             return template.render(turns, true);

@@ -125,7 +125,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             TokenLogprob.Builder b = TokenLogprob.newBuilder().setTokenId(lp.tokenId()).setLogprob(lp.logprob());
             for (TokenLogprobs.Alternative alt : lp.top()) {
                 b.addTop(TopLogprob.newBuilder().setTokenId(alt.tokenId()).setLogprob(alt.logprob())
-                        .setToken(model.tokenizer().tokenText(alt.tokenId())));
+                        .setToken(model.tokenText(alt.tokenId())));
             }
             return b.build();
         }

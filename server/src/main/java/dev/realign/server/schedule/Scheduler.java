@@ -73,27 +73,14 @@ public final class Scheduler implements AutoCloseable {
 
     private void run() {
         try {
-            while (true) {
-                if (running.isEmpty()) {
-                    if (draining && waiting.isEmpty()) {
-                        return;
-                    }
-                    GenerationTask next = waiting.poll(50, TimeUnit.MILLISECONDS);
-                    if (next == null) {
-                        continue;
-                    }
-                    admit(next);
+            while (!(draining && running.isEmpty() && waiting.isEmpty())) {
+                try {
+                    iterate();
+                } catch (RuntimeException e) {
+                    // A bug must not kill the engine thread: fail what is in flight and keep serving.
+                    log.error("scheduler iteration failed", e);
+                    failAll(Status.INTERNAL.withDescription("internal scheduler error: " + e.getMessage()));
                 }
-                GenerationTask more;
-                while (running.size() < maxBatch && (more = waiting.poll()) != null) {
-                    admit(more);
-                }
-                dropAbandoned();
-                active = running.size();
-                if (!running.isEmpty()) {
-                    step();
-                }
-                active = running.size();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -103,20 +90,41 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
+    /** One pass: admit waiting requests at the step boundary, drop abandoned ones, step the rest. */
+    private void iterate() throws InterruptedException {
+        if (running.isEmpty()) {
+            GenerationTask next = waiting.poll(50, TimeUnit.MILLISECONDS);
+            if (next == null) {
+                return;
+            }
+            admit(next);
+        }
+        GenerationTask more;
+        while (running.size() < maxBatch && (more = waiting.poll()) != null) {
+            admit(more);
+        }
+        dropAbandoned();
+        active = running.size();
+        if (!running.isEmpty()) {
+            step();
+        }
+        active = running.size();
+    }
+
     private void admit(GenerationTask task) {
         int capacity = Math.min(model.config().maxPositions(), task.promptTokens().length + task.sampling().maxTokens());
         KvCache cache = null;
         try {
             cache = new KvCache(model.config(), capacity, model.manager());
             Sequence sequence = new Sequence(task.promptTokens(), cache, task.sampling(),
-                    model.tokenizer().newTextStream(), model.endTokens());
+                    model.newTextStream(), model.endTokens());
             running.add(new Running(task, sequence, new long[] {0}));
         } catch (RuntimeException e) {
             if (cache != null) {
                 cache.close();
             }
             log.error("request {}: cannot start sequence", task.requestId(), e);
-            task.listener().onError(Status.INTERNAL.withDescription("cannot start sequence for request "
+            deliverError(task, Status.INTERNAL.withDescription("cannot start sequence for request "
                     + task.requestId() + ": " + e.getMessage()));
         }
     }
@@ -135,7 +143,7 @@ public final class Scheduler implements AutoCloseable {
             if (status != null) {
                 it.remove();
                 r.sequence().close();
-                r.task().listener().onError(status);
+                deliverError(r.task(), status);
             }
         }
     }
@@ -158,28 +166,46 @@ public final class Scheduler implements AutoCloseable {
             if (r.firstTokenNanos()[0] == 0) {
                 r.firstTokenNanos()[0] = now;
             }
-            r.task().listener().onStep(out);
-            if (out.finished()) {
-                running.remove(i);
-                r.sequence().close();
-                GenerationTask t = r.task();
-                r.task().listener().onComplete(new Completion(out.finish(), t.promptTokens().length,
-                        r.sequence().generatedTokens(), millis(r.firstTokenNanos()[0] - t.arrivalNanos()),
-                        millis(now - t.arrivalNanos()), t.sampling().seed()));
+            try {
+                r.task().listener().onStep(out);
+                if (out.finished()) {
+                    running.remove(i);
+                    r.sequence().close();
+                    GenerationTask t = r.task();
+                    t.listener().onComplete(new Completion(out.finish(), t.promptTokens().length,
+                            r.sequence().generatedTokens(), millis(r.firstTokenNanos()[0] - t.arrivalNanos()),
+                            millis(now - t.arrivalNanos()), t.sampling().seed()));
+                }
+            } catch (RuntimeException e) {
+                // A failing listener ends its own request only; every other sequence goes on.
+                log.error("request {}: delivering a token failed", r.task().requestId(), e);
+                if (running.remove(r)) {
+                    r.sequence().close();
+                }
+                deliverError(r.task(), Status.INTERNAL.withDescription("internal error (request "
+                        + r.task().requestId() + ")"));
             }
+        }
+    }
+
+    private static void deliverError(GenerationTask task, Status status) {
+        try {
+            task.listener().onError(status);
+        } catch (RuntimeException e) {
+            log.warn("request {}: could not deliver {}", task.requestId(), status.getCode(), e);
         }
     }
 
     private void failAll(Status status) {
         for (Running r : running) {
             r.sequence().close();
-            r.task().listener().onError(status);
+            deliverError(r.task(), status);
         }
         running.clear();
         active = 0;
         GenerationTask queued;
         while ((queued = waiting.poll()) != null) {
-            queued.listener().onError(status);
+            deliverError(queued, status);
         }
     }
 

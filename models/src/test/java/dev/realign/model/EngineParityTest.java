@@ -411,6 +411,35 @@ class EngineParityTest {
         assertRejected(j -> j.put("num_key_value_heads", 3), "num_key_value_heads", "num_attention_heads");
     }
 
+    /**
+     * transformers 5 saves rope_theta and the rope scaling together as {@code rope_parameters} and writes
+     * neither top-level field; such a config must mean the same model, not fall back to theta 10000.
+     */
+    @Test
+    void transformersV5RopeParametersParseLikeLegacyFields() {
+        for (Variant v : List.of(TinyModels.llama3(), TinyModels.llamaLinearBias(), TinyModels.qwen3())) {
+            ObjectNode legacy = v.json();
+            ObjectNode j = legacy.deepCopy();
+            ObjectNode params = j.putObject("rope_parameters");
+            if (legacy.get("rope_scaling") != null) {
+                params.setAll((ObjectNode) legacy.get("rope_scaling"));
+            } else {
+                params.put("rope_type", "default");
+            }
+            params.put("rope_theta", legacy.get("rope_theta").doubleValue());
+            j.remove("rope_scaling");
+            j.remove("rope_theta");
+            assertThat(ModelConfig.parse(j, "v5/config.json")).as(v.name()).isEqualTo(v.config());
+        }
+        assertRejected(j -> {
+            j.remove("rope_theta");
+            ObjectNode rp = j.putObject("rope_parameters");
+            rp.put("rope_type", "yarn");
+            rp.put("factor", 2.0);
+            rp.put("rope_theta", 10000.0);
+        }, "rope_parameters", "yarn");
+    }
+
     private static void assertRejected(Consumer<ObjectNode> edit, String field, String detail) {
         ObjectNode j = TinyModels.llama2().json().deepCopy();
         edit.accept(j);

@@ -55,6 +55,15 @@ class EngineParityTest {
         return TinyModels.all().stream();
     }
 
+    static {
+        // Tiny tensors: extra intra-op threads only add OpenMP barriers, which spin for tens of seconds per
+        // class when the CPU is shared (measured: 4-7 s with one thread, 34-80 s with two on a loaded 2-core
+        // machine). Only takes effect if this class is the first to start the PyTorch engine in the JVM.
+        if (System.getProperty("ai.djl.pytorch.num_threads") == null) {
+            System.setProperty("ai.djl.pytorch.num_threads", "1");
+        }
+    }
+
     static NDManager manager() {
         return NDManager.newBaseManager(Device.cpu(), "PyTorch");
     }

@@ -113,6 +113,22 @@ public record ModelConfig(
         boolean qwen3 = modelType.equals("qwen3");
         int slidingWindow = slidingWindow(fields, modelType, source);
         int maxPositions = fields.positiveInt("max_position_embeddings");
+        // transformers >= 5 writes rope_theta and the scaling together as rope_parameters and omits both
+        // legacy top-level fields; reading only those would silently fall back to theta 10000 and no scaling.
+        JsonNode ropeParameters = fields.node("rope_parameters");
+        double ropeTheta;
+        RopeScaling ropeScaling;
+        if (ropeParameters != null && !ropeParameters.isNull()) {
+            String where = source + ": rope_parameters";
+            if (!ropeParameters.isObject()) {
+                throw new ModelConfigException(where + " must be an object or null");
+            }
+            ropeTheta = new JsonFields(ropeParameters, where).positiveDouble("rope_theta");
+            ropeScaling = ropeScaling(ropeParameters, where);
+        } else {
+            ropeTheta = fields.optionalPositiveDouble("rope_theta").orElse(10000.0);
+            ropeScaling = ropeScaling(fields.node("rope_scaling"), source + ": rope_scaling");
+        }
         return new ModelConfig(
                 modelType,
                 hidden,
@@ -124,8 +140,8 @@ public record ModelConfig(
                 fields.positiveInt("vocab_size"),
                 maxPositions,
                 fields.optionalPositiveDouble("rms_norm_eps").orElse(1e-6),
-                fields.optionalPositiveDouble("rope_theta").orElse(10000.0),
-                ropeScaling(fields, source),
+                ropeTheta,
+                ropeScaling,
                 fields.optionalBoolean("tie_word_embeddings").orElse(false),
                 qwen2 || attentionBias,
                 attentionBias,
@@ -149,15 +165,15 @@ public record ModelConfig(
         };
     }
 
-    private static RopeScaling ropeScaling(JsonFields fields, String source) {
-        JsonNode node = fields.node("rope_scaling");
+    /** {@code where} names the object in errors: "file: rope_scaling" or "file: rope_parameters". */
+    private static RopeScaling ropeScaling(JsonNode node, String where) {
         if (node == null || node.isNull()) {
             return RopeScaling.NONE;
         }
         if (!node.isObject()) {
-            throw new ModelConfigException(source + ": rope_scaling must be an object or null");
+            throw new ModelConfigException(where + " must be an object or null");
         }
-        var scaling = new JsonFields(node, source + ": rope_scaling");
+        var scaling = new JsonFields(node, where);
         String type = scaling.optionalString("rope_type").or(() -> scaling.optionalString("type")).orElse("default");
         return switch (type) {
             case "default" -> RopeScaling.NONE;
@@ -166,13 +182,13 @@ public record ModelConfig(
                 double low = scaling.positiveDouble("low_freq_factor");
                 double high = scaling.positiveDouble("high_freq_factor");
                 if (high <= low) {
-                    throw new ModelConfigException(source + ": rope_scaling.high_freq_factor (" + high
+                    throw new ModelConfigException(where + ".high_freq_factor (" + high
                             + ") must exceed low_freq_factor (" + low + ")");
                 }
                 yield new RopeScaling(RopeScaling.Type.LLAMA3, scaling.positiveDouble("factor"), low, high,
                         scaling.positiveInt("original_max_position_embeddings"));
             }
-            default -> throw new ModelConfigException(source + ": rope_scaling type '" + type
+            default -> throw new ModelConfigException(where + " type '" + type
                     + "' is not supported (supported: default, linear, llama3)");
         };
     }

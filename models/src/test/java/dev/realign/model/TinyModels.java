@@ -68,11 +68,15 @@ final class TinyModels {
         return List.of(llama2(), llama3(), mistral(), qwen2(), qwen3(), llamaLinearBias());
     }
 
-    /** Llama 2: multi-head attention (kv heads = heads), plain RoPE. */
+    /**
+     * Llama 2: multi-head attention (kv heads = heads), plain RoPE. Its embeddings are tiny (std 0.005, so
+     * mean(x^2) is about 2.5 eps at the first norm) so that rms_norm_eps visibly matters.
+     */
     static Variant llama2() {
         ObjectNode j = base("llama", 64, 128, 2, 4, 4, 300, 1e-5, 10000);
         j.put("tie_word_embeddings", false);
-        return variant("llama2-mha", j, 11, c -> {
+        return variant("llama2-mha", j, 11, 0.005, c -> {
+            check(c.rmsNormEps() == 1e-5, "rms_norm_eps");
             check(c.numKvHeads() == 4 && c.headDim() == 16, "MHA");
             check(c.ropeScaling().type() == RopeScaling.Type.NONE, "no rope scaling");
             check(!c.qkvBias() && !c.outputBias() && !c.qkNorm() && c.slidingWindow() == 0, "plain llama");
@@ -93,7 +97,7 @@ final class TinyModels {
         rs.put("high_freq_factor", 4.0);
         rs.put("original_max_position_embeddings", 64);
         j.put("max_position_embeddings", 256);
-        return variant("llama3-gqa-rope-llama3", j, 12, c -> {
+        return variant("llama3-gqa-rope-llama3", j, 12, 0.5, c -> {
             check(c.numKvHeads() == 2 && c.groupSize() == 2, "GQA");
             check(c.ropeScaling().type() == RopeScaling.Type.LLAMA3 && c.ropeScaling().factor() == 8
                     && c.ropeScaling().lowFreqFactor() == 1 && c.ropeScaling().highFreqFactor() == 4
@@ -106,7 +110,7 @@ final class TinyModels {
         ObjectNode j = base("mistral", 64, 144, 2, 4, 2, 310, 1e-5, 1_000_000);
         j.put("sliding_window", 7);
         j.put("tie_word_embeddings", false);
-        return variant("mistral-gqa-window7", j, 13, c -> {
+        return variant("mistral-gqa-window7", j, 13, 0.5, c -> {
             check(c.slidingWindow() == 7, "sliding window 7");
             check(!c.qkvBias() && !c.outputBias(), "mistral has no attention biases");
         });
@@ -121,7 +125,7 @@ final class TinyModels {
         j.put("tie_word_embeddings", true);
         j.put("use_sliding_window", false);
         j.put("sliding_window", 5);
-        return variant("qwen2-bias-tied", j, 14, c -> {
+        return variant("qwen2-bias-tied", j, 14, 0.05, c -> {
             check(c.qkvBias() && !c.outputBias(), "qwen2 q/k/v bias only");
             check(c.tieWordEmbeddings(), "tied");
             check(c.slidingWindow() == 0, "use_sliding_window=false disables the window");
@@ -134,7 +138,7 @@ final class TinyModels {
         j.put("head_dim", 24);
         j.put("tie_word_embeddings", true);
         j.put("attention_bias", false);
-        return variant("qwen3-qknorm-hd24-tied", j, 15, c -> {
+        return variant("qwen3-qknorm-hd24-tied", j, 15, 0.1, c -> {
             check(c.qkNorm() && c.headDim() == 24, "qk norm, head_dim 24");
             check(!c.qkvBias() && !c.outputBias(), "no biases");
             check(c.tieWordEmbeddings(), "tied");
@@ -149,7 +153,7 @@ final class TinyModels {
         ObjectNode rs = j.putObject("rope_scaling");
         rs.put("type", "linear");
         rs.put("factor", 4.0);
-        return variant("llama-attnbias-rope-linear", j, 16, c -> {
+        return variant("llama-attnbias-rope-linear", j, 16, 0.5, c -> {
             check(c.qkvBias() && c.outputBias(), "attention_bias: q/k/v and o biases");
             check(c.ropeScaling().type() == RopeScaling.Type.LINEAR && c.ropeScaling().factor() == 4, "linear");
         });
@@ -180,16 +184,19 @@ final class TinyModels {
         return j;
     }
 
-    private static Variant variant(String name, ObjectNode json, long seed, Consumer<ModelConfig> check) {
+    private static Variant variant(String name, ObjectNode json, long seed, double embedStd,
+                                   Consumer<ModelConfig> check) {
         ModelConfig config = ModelConfig.parse(json, name + "/config.json");
-        return new Variant(name, json, config, randomWeights(config, seed), seed, check);
+        return new Variant(name, json, config, randomWeights(config, seed, embedStd), seed, check);
     }
 
     /**
-     * Seeded weights: embeddings N(0, 0.5), matrices N(0, 0.08), norm weights 1 + N(0, 0.1), biases
+     * Seeded weights: embeddings N(0, embedStd), matrices N(0, 0.08), norm weights 1 + N(0, 0.1), biases
      * N(0, 0.1). With these the attention, the MLP and the residual all contribute visibly to the logits.
+     * Tied variants use small embeddings: with large ones the head (= the embedding) mostly predicts the
+     * current token again and greedy continuations collapse into repeats.
      */
-    static Map<String, float[]> randomWeights(ModelConfig config, long seed) {
+    static Map<String, float[]> randomWeights(ModelConfig config, long seed, double embedStd) {
         var random = new SplittableRandom(seed);
         Map<String, float[]> w = new LinkedHashMap<>();
         for (var e : ReferenceLlama.shapes(config).entrySet()) {
@@ -201,7 +208,7 @@ final class TinyModels {
                 double g = random.nextGaussian();
                 t[i] = (float) (name.contains("norm") ? 1 + 0.1 * g
                         : name.endsWith(".bias") ? 0.1 * g
-                        : name.contains("embed_tokens") ? 0.5 * g
+                        : name.contains("embed_tokens") ? embedStd * g
                         : 0.08 * g);
             }
             w.put(name, t);

@@ -2,24 +2,17 @@ package dev.realign.model;
 
 import ai.djl.ndarray.NDArray;
 
-/**
- * One decoder layer's tensors, in Hugging Face's (out, in) layout. Optional tensors are null when the
- * family has none (biases, q/k norms).
- */
+/** One decoder layer's tensors, in Hugging Face's (out, in) layout. Q/K norms are null when the family has none. */
 public record LayerWeights(
         NDArray inputNorm,   // (hidden)
-        NDArray q,           // (heads * headDim, hidden)
-        NDArray k,           // (kvHeads * headDim, hidden)
-        NDArray v,           // (kvHeads * headDim, hidden)
-        NDArray qBias,       // (heads * headDim) or null
-        NDArray kBias,       // (kvHeads * headDim) or null
-        NDArray vBias,       // (kvHeads * headDim) or null
+        Projection q,        // (heads * headDim, hidden)
+        Projection k,        // (kvHeads * headDim, hidden)
+        Projection v,        // (kvHeads * headDim, hidden)
         NDArray qNorm,       // (headDim) or null
         NDArray kNorm,       // (headDim) or null
-        NDArray o,           // (hidden, heads * headDim)
-        NDArray oBias,       // (hidden) or null
+        Projection o,        // (hidden, heads * headDim)
         NDArray postNorm,    // (hidden)
-        NDArray gate,        // (intermediate, hidden)
-        NDArray up,          // (intermediate, hidden)
-        NDArray down) {      // (hidden, intermediate)
+        Projection gate,     // (intermediate, hidden)
+        Projection up,       // (intermediate, hidden)
+        Projection down) {   // (hidden, intermediate)
 }

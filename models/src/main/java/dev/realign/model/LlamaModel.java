@@ -79,10 +79,10 @@ public final class LlamaModel {
             LayerWeights w = weights.layer(layer);
             NDArray h = rmsNorm(x, w.inputNorm());
             NDArray attention = attention(layer, w, h, cos, sin, chunks, scope);
-            x = x.add(linear(attention, w.o(), w.oBias()));
+            x = x.add(linear(attention, w.o()));
             NDArray h2 = rmsNorm(x, w.postNorm());
-            NDArray gate = Activation.swish(linear(h2, w.gate(), null), 1f);
-            x = x.add(linear(gate.mul(linear(h2, w.up(), null)), w.down(), null));
+            NDArray gate = Activation.swish(linear(h2, w.gate()), 1f);
+            x = x.add(linear(gate.mul(linear(h2, w.up())), w.down()));
         }
         for (SequenceChunk chunk : chunks) {
             if (chunk.cache() != null) {
@@ -99,9 +99,9 @@ public final class LlamaModel {
                               List<SequenceChunk> chunks, NDManager scope) {
         int total = Math.toIntExact(h.getShape().get(0));
         int headDim = config.headDim();
-        NDArray q = linear(h, w.q(), w.qBias()).reshape(total, config.numHeads(), headDim);
-        NDArray k = linear(h, w.k(), w.kBias()).reshape(total, config.numKvHeads(), headDim);
-        NDArray v = linear(h, w.v(), w.vBias()).reshape(total, config.numKvHeads(), headDim);
+        NDArray q = linear(h, w.q()).reshape(total, config.numHeads(), headDim);
+        NDArray k = linear(h, w.k()).reshape(total, config.numKvHeads(), headDim);
+        NDArray v = linear(h, w.v()).reshape(total, config.numKvHeads(), headDim);
         if (config.qkNorm()) {
             q = rmsNorm(q, w.qNorm());
             k = rmsNorm(k, w.kNorm());
@@ -201,6 +201,16 @@ public final class LlamaModel {
     private NDArray rmsNorm(NDArray x, NDArray weight) {
         NDArray meanSquare = x.square().mean(new int[] {-1}, true);
         return x.div(meanSquare.add(config.rmsNormEps()).sqrt()).mul(weight);
+    }
+
+    /** A projection with its unmerged LoRA terms: x W^T + b + sum_i c_i (x A_i^T) B_i^T, all fp32 out. */
+    private NDArray linear(NDArray x, Projection p) {
+        NDArray y = linear(x, p.weight(), p.bias());
+        for (LoraTerm term : p.lora()) {
+            NDArray down = Linear.linear(x, term.a()).singletonOrThrow();        // (rows, rank)
+            y = y.add(Linear.linear(down, term.b()).singletonOrThrow().mul(term.coefficient())); // (rows, out)
+        }
+        return y;
     }
 
     /**

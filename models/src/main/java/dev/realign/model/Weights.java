@@ -1,7 +1,9 @@
 package dev.realign.model;
 
 import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SequencedMap;
@@ -18,10 +20,16 @@ public final class Weights {
     private final NDArray finalNorm;   // (hidden)
     private final NDArray lmHead;      // (vocab, hidden); the embedding when tied
     private final LayerWeights[] layers;
+    private final Map<String, List<LoraTerm>> lora;   // weight name -> unmerged adapters on it
 
     public Weights(ModelConfig config, Map<String, NDArray> tensors) {
+        this(config, tensors, Map.of());
+    }
+
+    private Weights(ModelConfig config, Map<String, NDArray> tensors, Map<String, List<LoraTerm>> lora) {
         this.config = config;
         this.tensors = Collections.unmodifiableSequencedMap(new LinkedHashMap<>(tensors));
+        this.lora = Map.copyOf(lora);
         this.embed = require(TensorLayout.EMBED);
         this.finalNorm = require(TensorLayout.FINAL_NORM);
         this.lmHead = config.tieWordEmbeddings() ? embed : require(TensorLayout.LM_HEAD);
@@ -34,20 +42,23 @@ public final class Weights {
     private LayerWeights readLayer(int i) {
         return new LayerWeights(
                 require(TensorLayout.layer(i, "input_layernorm.weight")),
-                require(TensorLayout.layer(i, "self_attn.q_proj.weight")),
-                require(TensorLayout.layer(i, "self_attn.k_proj.weight")),
-                require(TensorLayout.layer(i, "self_attn.v_proj.weight")),
-                config.qkvBias() ? require(TensorLayout.layer(i, "self_attn.q_proj.bias")) : null,
-                config.qkvBias() ? require(TensorLayout.layer(i, "self_attn.k_proj.bias")) : null,
-                config.qkvBias() ? require(TensorLayout.layer(i, "self_attn.v_proj.bias")) : null,
+                projection(i, "self_attn.q_proj", config.qkvBias()),
+                projection(i, "self_attn.k_proj", config.qkvBias()),
+                projection(i, "self_attn.v_proj", config.qkvBias()),
                 config.qkNorm() ? require(TensorLayout.layer(i, "self_attn.q_norm.weight")) : null,
                 config.qkNorm() ? require(TensorLayout.layer(i, "self_attn.k_norm.weight")) : null,
-                require(TensorLayout.layer(i, "self_attn.o_proj.weight")),
-                config.outputBias() ? require(TensorLayout.layer(i, "self_attn.o_proj.bias")) : null,
+                projection(i, "self_attn.o_proj", config.outputBias()),
                 require(TensorLayout.layer(i, "post_attention_layernorm.weight")),
-                require(TensorLayout.layer(i, "mlp.gate_proj.weight")),
-                require(TensorLayout.layer(i, "mlp.up_proj.weight")),
-                require(TensorLayout.layer(i, "mlp.down_proj.weight")));
+                projection(i, "mlp.gate_proj", false),
+                projection(i, "mlp.up_proj", false),
+                projection(i, "mlp.down_proj", false));
+    }
+
+    private Projection projection(int layer, String module, boolean hasBias) {
+        String weight = TensorLayout.layer(layer, module + ".weight");
+        return new Projection(require(weight),
+                hasBias ? require(TensorLayout.layer(layer, module + ".bias")) : null,
+                lora.getOrDefault(weight, List.of()));
     }
 
     private NDArray require(String name) {
@@ -98,6 +109,29 @@ public final class Weights {
         }
         Map<String, NDArray> merged = new LinkedHashMap<>(tensors);
         merged.putAll(overrides);
-        return new Weights(config, merged);
+        return new Weights(config, merged, lora);
+    }
+
+    /**
+     * A view that adds unmerged LoRA terms to projection weights (keyed by weight name, e.g.
+     * {@code model.layers.0.self_attn.q_proj.weight}); only the seven linear projections of a layer take them.
+     */
+    public Weights withLora(Map<String, List<LoraTerm>> terms) {
+        Map<String, List<LoraTerm>> combined = new LinkedHashMap<>(lora);
+        for (var entry : terms.entrySet()) {
+            String name = entry.getKey();
+            if (!name.startsWith("model.layers.") || !name.endsWith("_proj.weight") || !tensors.containsKey(name)) {
+                throw new IllegalArgumentException("LoRA terms only apply to layer projections, not '" + name + "'");
+            }
+            List<LoraTerm> list = new ArrayList<>(combined.getOrDefault(name, List.of()));
+            list.addAll(entry.getValue());
+            combined.put(name, list);
+        }
+        return new Weights(config, tensors, combined);
+    }
+
+    /** The unmerged LoRA terms of this view, by weight name. */
+    public Map<String, List<LoraTerm>> lora() {
+        return lora;
     }
 }

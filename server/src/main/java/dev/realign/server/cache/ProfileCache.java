@@ -37,6 +37,7 @@ public final class ProfileCache implements AutoCloseable {
     public record Stats(long hits, long misses, long evictions, long builds, long failedBuilds, double buildSeconds,
                         long residentBytes) {}
 
+    private final SharedProfile base;
     private final AsyncLoadingCache<ProfileKey, SharedProfile> cache;
     private final ThreadPoolExecutor mergeExecutor;
     private final LongAdder builds = new LongAdder();
@@ -45,11 +46,13 @@ public final class ProfileCache implements AutoCloseable {
     private final LongAdder residentBytes = new LongAdder();
 
     /**
+     * @param base                the base model's own profile: always resident, never weighed or freed
      * @param budgetMiB           merged tensors kept resident at most (leased ones may exceed it until released)
      * @param concurrentBuilds    merges running at once
      * @param queuedBuilds        merges waiting beyond those before requests are refused
      */
-    public ProfileCache(Builder builder, long budgetMiB, int concurrentBuilds, int queuedBuilds) {
+    public ProfileCache(MergedProfile base, Builder builder, long budgetMiB, int concurrentBuilds, int queuedBuilds) {
+        this.base = new SharedProfile(base, true);
         this.mergeExecutor = new ThreadPoolExecutor(concurrentBuilds, concurrentBuilds, 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(queuedBuilds), Thread.ofPlatform().name("merge-", 0).daemon(true).factory());
         this.cache = Caffeine.newBuilder()
@@ -100,6 +103,10 @@ public final class ProfileCache implements AutoCloseable {
      * {@code StatusRuntimeException} where the builder raised one).
      */
     public CompletableFuture<ProfileLease> acquire(ProfileKey key) {
+        if (key.equals(base.profile().key())) {
+            base.retain();
+            return CompletableFuture.completedFuture(new ProfileLease(base));
+        }
         return cache.get(key).thenCompose(shared -> {
             if (shared.retain()) {
                 return CompletableFuture.completedFuture(new ProfileLease(shared));

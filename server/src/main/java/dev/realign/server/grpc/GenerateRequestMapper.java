@@ -2,7 +2,6 @@ package dev.realign.server.grpc;
 
 import dev.realign.api.v1.ChatMessage;
 import dev.realign.api.v1.GenerateRequest;
-import dev.realign.api.v1.MergeProfile;
 import dev.realign.generate.SamplingParams;
 import dev.realign.model.GenerationConfig;
 import dev.realign.model.LoadedModel;
@@ -26,7 +25,6 @@ public final class GenerateRequestMapper {
     private GenerateRequestMapper() {}
 
     public static Mapped map(GenerateRequest request, LoadedModel model) {
-        checkProfile(request.getProfile());
         int[] prompt = promptTokens(request, model);
         int context = model.config().maxPositions();
         if (prompt.length >= context) {
@@ -125,21 +123,6 @@ public final class GenerateRequestMapper {
                     request.getTopLogprobs());
         } catch (IllegalArgumentException e) {
             throw invalid(e.getMessage());
-        }
-    }
-
-    /**
-     * Merge profiles arrive with the merge engine; until then a profile naming adapters or a preset names
-     * something this server does not have.
-     */
-    private static void checkProfile(MergeProfile profile) {
-        if (!profile.getPreset().isEmpty()) {
-            throw Status.NOT_FOUND.withDescription("profile.preset '" + profile.getPreset() + "' is not defined")
-                    .asRuntimeException();
-        }
-        if (profile.getAdaptersCount() > 0) {
-            throw Status.NOT_FOUND.withDescription("profile.adapters[0].name: adapter '"
-                    + profile.getAdapters(0).getName() + "' is not loaded").asRuntimeException();
         }
     }
 

@@ -9,7 +9,9 @@ import dev.realign.api.v1.TopLogprob;
 import dev.realign.api.v1.Usage;
 import dev.realign.generate.StepOutput;
 import dev.realign.generate.TokenLogprobs;
+import dev.realign.merge.ProfileKey;
 import dev.realign.model.LoadedModel;
+import dev.realign.server.cache.ProfileCache;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.schedule.Completion;
 import dev.realign.server.schedule.GenerationListener;
@@ -31,9 +33,11 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
 
     private final ModelRegistry models;
+    private final ProfileResolver profiles;
 
-    public InferenceService(ModelRegistry models) {
+    public InferenceService(ModelRegistry models, ProfileResolver profiles) {
         this.models = models;
+        this.profiles = profiles;
     }
 
     @Override
@@ -43,23 +47,43 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         String requestId = request.getRequestId().isEmpty() ? UUID.randomUUID().toString() : request.getRequestId();
         try {
             ModelRegistry.Entry entry = models.resolve(request.getModel());
-            LoadedModel model = entry.model();
-            GenerateRequestMapper.Mapped mapped = GenerateRequestMapper.map(request, model);
+            GenerateRequestMapper.Mapped mapped = GenerateRequestMapper.map(request, entry.model());
+            ProfileKey key = profiles.resolve(request.getProfile(), entry);
             Deadline deadline = Context.current().getDeadline();
             long deadlineNanos = deadline == null ? Long.MAX_VALUE
                     : System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS);
             AtomicBoolean cancelled = new AtomicBoolean();
-            var task = new GenerationTask(requestId, mapped.promptTokens(), mapped.sampling(), deadlineNanos, arrival,
-                    new StreamingListener(call, model, requestId, "base:" + model.id()), cancelled);
-            call.setOnCancelHandler(task::cancel);
-            entry.scheduler().submit(task);
-        } catch (StatusRuntimeException e) {
-            responses.onError(e);
+            call.setOnCancelHandler(() -> cancelled.set(true));
+            long mergeStart = System.nanoTime();
+            // A cold profile is merged off this thread; the request joins the scheduler once its weights exist.
+            entry.profiles().acquire(key).whenComplete((lease, error) -> {
+                if (error != null) {
+                    fail(responses, requestId, ProfileCache.cause(error));
+                    return;
+                }
+                double mergeMs = (System.nanoTime() - mergeStart) / 1e6;
+                var listener = new StreamingListener(call, entry.model(), requestId, key.canonical(), mergeMs);
+                try {
+                    entry.scheduler().submit(new GenerationTask(requestId, lease, mapped.promptTokens(),
+                            mapped.sampling(), deadlineNanos, arrival, listener, cancelled));
+                } catch (RuntimeException e) {
+                    lease.close();
+                    fail(responses, requestId, e);
+                }
+            });
         } catch (RuntimeException e) {
-            log.error("request {}: unexpected error", requestId, e);
-            responses.onError(Status.INTERNAL.withDescription("internal error (request " + requestId + ")")
-                    .asRuntimeException());
+            fail(responses, requestId, e);
         }
+    }
+
+    private static void fail(StreamObserver<GenerateResponse> responses, String requestId, Throwable error) {
+        if (error instanceof StatusRuntimeException status) {
+            responses.onError(status);
+            return;
+        }
+        log.error("request {}: unexpected error", requestId, error);
+        responses.onError(Status.INTERNAL.withDescription("internal error (request " + requestId + ")")
+                .asRuntimeException());
     }
 
     /**
@@ -70,14 +94,16 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         private final LoadedModel model;
         private final String requestId;
         private final String profileKey;
+        private final double mergeMs;
         private GenerateResponse.Builder last;
 
         StreamingListener(ServerCallStreamObserver<GenerateResponse> call, LoadedModel model, String requestId,
-                          String profileKey) {
+                          String profileKey, double mergeMs) {
             this.call = call;
             this.model = model;
             this.requestId = requestId;
             this.profileKey = profileKey;
+            this.mergeMs = mergeMs;
         }
 
         @Override
@@ -108,6 +134,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
                     .setCompletionTokens(completion.completionTokens())
                     .setTimeToFirstTokenMs(completion.timeToFirstTokenMs())
                     .setTotalTimeMs(completion.totalTimeMs())
+                    .setMergeTimeMs(mergeMs)
                     .setSeed(completion.seed()));
             message.setProfileKey(profileKey).setRequestId(requestId);
             call.onNext(message.build());

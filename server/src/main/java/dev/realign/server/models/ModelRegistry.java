@@ -1,6 +1,9 @@
 package dev.realign.server.models;
 
+import dev.realign.merge.MergedProfile;
+import dev.realign.merge.ProfileKey;
 import dev.realign.model.LoadedModel;
+import dev.realign.server.cache.ProfileCache;
 import dev.realign.server.schedule.Scheduler;
 import io.grpc.Status;
 import java.time.Duration;
@@ -13,15 +16,22 @@ import java.util.SequencedMap;
  * that requests with an empty {@code model} get.
  */
 public final class ModelRegistry implements AutoCloseable {
-    public record Entry(LoadedModel model, Scheduler scheduler) {}
+    /** A served base model: its weights, the scheduler that runs it, and the cache of its merged profiles. */
+    public record Entry(LoadedModel model, Scheduler scheduler, ProfileCache profiles) {
+        public ProfileKey baseKey() {
+            return ProfileKey.base(model.id());
+        }
+    }
 
     private final SequencedMap<String, Entry> entries = new LinkedHashMap<>();
 
-    public synchronized void add(LoadedModel model, int maxBatch, int queueCapacity) {
+    public synchronized void add(LoadedModel model, ServingLimits limits, ProfileCache.Builder merger) {
         if (entries.containsKey(model.id())) {
             throw new IllegalArgumentException("model id '" + model.id() + "' registered twice");
         }
-        entries.put(model.id(), new Entry(model, new Scheduler(model, maxBatch, queueCapacity)));
+        MergedProfile base = MergedProfile.unmerged(ProfileKey.base(model.id()), model.weights());
+        entries.put(model.id(), new Entry(model, new Scheduler(model, limits.maxBatch(), limits.queueCapacity()),
+                new ProfileCache(base, merger, limits.profileCacheMiB(), limits.concurrentMerges(), limits.queuedMerges())));
     }
 
     /** The named model, or the default for an empty name; NOT_FOUND names the model and what exists. */
@@ -56,6 +66,7 @@ public final class ModelRegistry implements AutoCloseable {
     public synchronized void close() {
         for (Entry entry : entries.values()) {
             entry.scheduler().close();
+            entry.profiles().close();
             entry.model().close();
         }
         entries.clear();

@@ -1,17 +1,19 @@
 package dev.realign.server.schedule;
 
 import dev.realign.generate.SamplingParams;
+import dev.realign.server.cache.ProfileLease;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A request waiting for or being served by the scheduler. Cancel and deadline are checked at every step
  * boundary, so a cancelled stream frees its sequence within one step.
  *
+ * @param profile       the weights this request runs on; the scheduler closes the lease when the request ends
  * @param deadlineNanos System.nanoTime() after which the request is abandoned; Long.MAX_VALUE = none
  * @param arrivalNanos  System.nanoTime() when the server received it (time to first token counts from here)
  */
-public record GenerationTask(String requestId, int[] promptTokens, SamplingParams sampling, long deadlineNanos,
-                             long arrivalNanos, GenerationListener listener, AtomicBoolean cancelled) {
+public record GenerationTask(String requestId, ProfileLease profile, int[] promptTokens, SamplingParams sampling,
+                             long deadlineNanos, long arrivalNanos, GenerationListener listener, AtomicBoolean cancelled) {
     public GenerationTask {
         promptTokens = promptTokens.clone();
     }

@@ -6,11 +6,14 @@ import dev.realign.generate.Sequence;
 import dev.realign.generate.StepOutput;
 import dev.realign.model.KvCache;
 import dev.realign.model.LoadedModel;
+import dev.realign.model.Weights;
 import io.grpc.Status;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -37,7 +40,13 @@ public final class Scheduler implements AutoCloseable {
     private volatile boolean draining;
     private volatile int active; // running.size(), published for observers on other threads
 
-    private record Running(GenerationTask task, Sequence sequence, long[] firstTokenNanos) {}
+    private record Running(GenerationTask task, Sequence sequence, long[] firstTokenNanos) {
+        /** Frees the sequence's KV cache and its hold on the profile's weights. */
+        void release() {
+            sequence.close();
+            task.profile().close();
+        }
+    }
 
     public Scheduler(LoadedModel model, int maxBatch, int queueCapacity) {
         if (maxBatch < 1 || queueCapacity < 1) {
@@ -123,6 +132,7 @@ public final class Scheduler implements AutoCloseable {
             if (cache != null) {
                 cache.close();
             }
+            task.profile().close();
             log.error("request {}: cannot start sequence", task.requestId(), e);
             deliverError(task, Status.INTERNAL.withDescription("cannot start sequence for request "
                     + task.requestId() + ": " + e.getMessage()));
@@ -142,27 +152,45 @@ public final class Scheduler implements AutoCloseable {
             }
             if (status != null) {
                 it.remove();
-                r.sequence().close();
+                r.release();
                 deliverError(r.task(), status);
             }
         }
     }
 
+    /**
+     * Advances every running sequence by one token. Rows that share a profile's weights share one forward;
+     * different profiles run one after another within the step.
+     */
     private void step() {
-        List<Sequence> sequences = running.stream().map(Running::sequence).toList();
-        List<StepOutput> outputs;
-        try {
-            outputs = decodeStep.run(model.weights(), sequences, model.manager());
-        } catch (RuntimeException e) {
-            String ids = String.join(",", running.stream().map(r -> r.task().requestId()).toList());
-            log.error("engine step failed for requests [{}]", ids, e);
-            failAll(Status.INTERNAL.withDescription("engine step failed (requests " + ids + "): " + e.getMessage()));
-            return;
+        Map<Weights, List<Integer>> groups = new LinkedHashMap<>();
+        for (int i = 0; i < running.size(); i++) {
+            groups.computeIfAbsent(running.get(i).task().profile().profile().weights(), w -> new ArrayList<>()).add(i);
         }
+        StepOutput[] outputs = new StepOutput[running.size()];
+        for (var group : groups.entrySet()) {
+            List<Sequence> sequences = group.getValue().stream().map(i -> running.get(i).sequence()).toList();
+            List<StepOutput> out;
+            try {
+                out = decodeStep.run(group.getKey(), sequences, model.manager());
+            } catch (RuntimeException e) {
+                String ids = String.join(",", running.stream().map(r -> r.task().requestId()).toList());
+                log.error("engine step failed for requests [{}]", ids, e);
+                failAll(Status.INTERNAL.withDescription("engine step failed (requests " + ids + "): " + e.getMessage()));
+                return;
+            }
+            for (int j = 0; j < out.size(); j++) {
+                outputs[group.getValue().get(j)] = out.get(j);
+            }
+        }
+        deliver(outputs);
+    }
+
+    private void deliver(StepOutput[] outputs) {
         long now = System.nanoTime();
-        for (int i = outputs.size() - 1; i >= 0; i--) {
+        for (int i = outputs.length - 1; i >= 0; i--) {
             Running r = running.get(i);
-            StepOutput out = outputs.get(i);
+            StepOutput out = outputs[i];
             if (r.firstTokenNanos()[0] == 0) {
                 r.firstTokenNanos()[0] = now;
             }
@@ -170,7 +198,7 @@ public final class Scheduler implements AutoCloseable {
                 r.task().listener().onStep(out);
                 if (out.finished()) {
                     running.remove(i);
-                    r.sequence().close();
+                    r.release();
                     GenerationTask t = r.task();
                     t.listener().onComplete(new Completion(out.finish(), t.promptTokens().length,
                             r.sequence().generatedTokens(), millis(r.firstTokenNanos()[0] - t.arrivalNanos()),
@@ -180,7 +208,7 @@ public final class Scheduler implements AutoCloseable {
                 // A failing listener ends its own request only; every other sequence goes on.
                 log.error("request {}: delivering a token failed", r.task().requestId(), e);
                 if (running.remove(r)) {
-                    r.sequence().close();
+                    r.release();
                 }
                 deliverError(r.task(), Status.INTERNAL.withDescription("internal error (request "
                         + r.task().requestId() + ")"));
@@ -198,13 +226,14 @@ public final class Scheduler implements AutoCloseable {
 
     private void failAll(Status status) {
         for (Running r : running) {
-            r.sequence().close();
+            r.release();
             deliverError(r.task(), status);
         }
         running.clear();
         active = 0;
         GenerationTask queued;
         while ((queued = waiting.poll()) != null) {
+            queued.profile().close();
             deliverError(queued, status);
         }
     }

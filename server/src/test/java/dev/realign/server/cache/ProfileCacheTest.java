@@ -25,6 +25,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class ProfileCacheTest {
+    private static final MergedProfile BASE = MergedProfile.unmerged(ProfileKey.base("base"), null);
     private final NDManager root = NDManager.newBaseManager();
     private final AtomicInteger builds = new AtomicInteger();
     private final Map<ProfileKey, NDArray> tensors = new ConcurrentHashMap<>();
@@ -51,7 +52,7 @@ class ProfileCacheTest {
     @Test
     void concurrentRequestsForOneColdProfileMergeOnce() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        try (ProfileCache cache = new ProfileCache(k -> {
+        try (ProfileCache cache = new ProfileCache(BASE, k -> {
             await(release);
             return build(k);
         }, 100, 2, 64)) {
@@ -72,7 +73,7 @@ class ProfileCacheTest {
     @Test
     void evictionUnderASmallBudgetNeverFreesLeasedWeights() throws Exception {
         // Budget of 5 MiB: two 3 MiB profiles do not fit together.
-        try (ProfileCache cache = new ProfileCache(this::build, 5, 1, 8)) {
+        try (ProfileCache cache = new ProfileCache(BASE, this::build, 5, 1, 8)) {
             ProfileKey a = key("a", 1);
             ProfileKey b = key("b", 1);
             ProfileLease leaseA = cache.acquire(a).get(10, TimeUnit.SECONDS);
@@ -92,9 +93,21 @@ class ProfileCacheTest {
     }
 
     @Test
+    void theBaseProfileIsServedWithoutABuild() throws Exception {
+        try (ProfileCache cache = new ProfileCache(BASE, this::build, 1, 1, 1)) {
+            for (int i = 0; i < 3; i++) {
+                try (ProfileLease lease = cache.acquire(ProfileKey.base("base")).get(1, TimeUnit.SECONDS)) {
+                    assertThat(lease.profile()).isSameAs(BASE);
+                }
+            }
+            assertThat(builds).hasValue(0);
+        }
+    }
+
+    @Test
     void failedBuildsAreNotCachedAndKeepTheirStatus() throws Exception {
         AtomicInteger attempts = new AtomicInteger();
-        try (ProfileCache cache = new ProfileCache(k -> {
+        try (ProfileCache cache = new ProfileCache(BASE, k -> {
             if (attempts.incrementAndGet() == 1) {
                 throw Status.INVALID_ARGUMENT.withDescription("profile.density 2 outside (0, 1]").asRuntimeException();
             }
@@ -113,7 +126,7 @@ class ProfileCacheTest {
     @Test
     void aFullMergeQueueRefusesAtOnce() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        try (ProfileCache cache = new ProfileCache(k -> {
+        try (ProfileCache cache = new ProfileCache(BASE, k -> {
             await(release);
             return build(k);
         }, 100, 1, 1)) {

@@ -14,6 +14,7 @@ import dev.realign.model.ComputeType;
 import dev.realign.model.LoadedModel;
 import dev.realign.model.synthetic.Architecture;
 import dev.realign.server.models.ModelRegistry;
+import dev.realign.server.models.ServingLimits;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -50,7 +51,7 @@ class LoopbackEndToEndTest {
     static void start() throws IOException {
         Path modelDir = TestServer.writeModel(dir.resolve("model"), Architecture.QWEN2);
         ModelRegistry models = new ModelRegistry();
-        models.add(LoadedModel.load("qwen-tiny", modelDir, ai.djl.Device.cpu(), ComputeType.AUTO), 4, 8);
+        models.add(LoadedModel.load("qwen-tiny", modelDir, ai.djl.Device.cpu(), ComputeType.AUTO), ServingLimits.DEFAULTS);
         server = new RealignServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), models).start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
     }

@@ -9,6 +9,7 @@ import dev.realign.model.synthetic.Architecture;
 import dev.realign.model.synthetic.SyntheticModelSpec;
 import dev.realign.model.synthetic.SyntheticModels;
 import dev.realign.server.models.ModelRegistry;
+import dev.realign.server.models.ServingLimits;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
@@ -30,7 +31,7 @@ final class TestServer implements AutoCloseable {
         String name = InProcessServerBuilder.generateName();
         ModelRegistry models = new ModelRegistry();
         model = LoadedModel.load(MODEL_ID, modelDir, ai.djl.Device.cpu(), ComputeType.AUTO);
-        models.add(model, maxBatch, queue);
+        models.add(model, new ServingLimits(maxBatch, queue, 256, 1, 16));
         server = new RealignServer(InProcessServerBuilder.forName(name).directExecutor(), models).start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     }

@@ -107,12 +107,19 @@ public final class ProfileCache implements AutoCloseable {
             base.retain();
             return CompletableFuture.completedFuture(new ProfileLease(base));
         }
-        return cache.get(key).thenCompose(shared -> {
+        CompletableFuture<SharedProfile> pending = cache.get(key);
+        return pending.handle((shared, error) -> {
+            if (error != null) {
+                // Caffeine drops a failed build on its own, but asynchronously: drop it now so that the
+                // next request for this key builds again instead of seeing the same failure.
+                cache.asMap().remove(key, pending);
+                return CompletableFuture.<ProfileLease>failedFuture(cause(error));
+            }
             if (shared.retain()) {
                 return CompletableFuture.completedFuture(new ProfileLease(shared));
             }
             return acquire(key); // evicted and freed between lookup and retain: look again (builds anew)
-        });
+        }).thenCompose(f -> f);
     }
 
     /** The profile if resident, without building it (for tests and introspection). */

@@ -3,12 +3,15 @@ package dev.realign.server.cli;
 import dev.realign.model.LoadedModel;
 import dev.realign.server.RealignServer;
 import dev.realign.server.models.ModelRegistry;
+import dev.realign.server.models.ServingLimits;
 import io.grpc.netty.NettyServerBuilder;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +43,21 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Requests waiting per model before RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE})")
     int queue;
 
+    @Option(names = "--profile-cache-mib", defaultValue = "4096",
+            description = "Memory for merged profiles kept resident, MiB (default: ${DEFAULT-VALUE})")
+    long profileCacheMiB;
+
+    @Option(names = "--merge-threads", defaultValue = "1", description = "Merges running at once (default: ${DEFAULT-VALUE})")
+    int mergeThreads;
+
+    @Option(names = "--merge-queue", defaultValue = "16",
+            description = "Merges waiting before RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE})")
+    int mergeQueue;
+
+    @Option(names = "--adapter", paramLabel = "NAME=DIR",
+            description = "Load an adapter folder (PEFT LoRA or a full fine-tune) at start; repeatable")
+    Map<String, Path> adapters = new LinkedHashMap<>();
+
     @Option(names = "--grace", defaultValue = "30", description = "Seconds running streams get to finish at shutdown")
     int graceSeconds;
 
@@ -56,10 +74,13 @@ public final class ServeCommand implements Callable<Integer> {
         ModelRegistry models = new ModelRegistry();
         long start = System.nanoTime();
         LoadedModel loaded = LoadedModel.load(id, dir, engine.device(), engine.computeType());
-        models.add(loaded, maxBatch, queue);
+        models.add(loaded, new ServingLimits(maxBatch, queue, profileCacheMiB, mergeThreads, mergeQueue));
         log.info("loaded model '{}' from {} ({} layers, {} MiB of weights as {}) in {} ms", id, dir,
                 loaded.config().numLayers(), loaded.weightBytes() >> 20, loaded.model().matrixType(),
                 (System.nanoTime() - start) / 1_000_000);
+        for (var adapter : adapters.entrySet()) {
+            models.resolve(id).adapters().load(adapter.getKey(), adapter.getValue());
+        }
         RealignServer server = new RealignServer(
                 NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models).start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {

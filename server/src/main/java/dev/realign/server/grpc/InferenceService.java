@@ -33,11 +33,9 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
 
     private final ModelRegistry models;
-    private final ProfileResolver profiles;
 
-    public InferenceService(ModelRegistry models, ProfileResolver profiles) {
+    public InferenceService(ModelRegistry models) {
         this.models = models;
-        this.profiles = profiles;
     }
 
     @Override
@@ -48,7 +46,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         try {
             ModelRegistry.Entry entry = models.resolve(request.getModel());
             GenerateRequestMapper.Mapped mapped = GenerateRequestMapper.map(request, entry.model());
-            ProfileKey key = profiles.resolve(request.getProfile(), entry);
+            ProfileKey key = entry.merges().resolve(request.getProfile());
             Deadline deadline = Context.current().getDeadline();
             long deadlineNanos = deadline == null ? Long.MAX_VALUE
                     : System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS);

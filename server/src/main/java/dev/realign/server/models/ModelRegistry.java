@@ -3,7 +3,9 @@ package dev.realign.server.models;
 import dev.realign.merge.MergedProfile;
 import dev.realign.merge.ProfileKey;
 import dev.realign.model.LoadedModel;
+import dev.realign.server.adapters.AdapterRegistry;
 import dev.realign.server.cache.ProfileCache;
+import dev.realign.server.profiles.Profiles;
 import dev.realign.server.schedule.Scheduler;
 import io.grpc.Status;
 import java.time.Duration;
@@ -17,7 +19,8 @@ import java.util.SequencedMap;
  */
 public final class ModelRegistry implements AutoCloseable {
     /** A served base model: its weights, the scheduler that runs it, and the cache of its merged profiles. */
-    public record Entry(LoadedModel model, Scheduler scheduler, ProfileCache profiles) {
+    public record Entry(LoadedModel model, Scheduler scheduler, AdapterRegistry adapters, Profiles merges,
+                        ProfileCache profiles) {
         public ProfileKey baseKey() {
             return ProfileKey.base(model.id());
         }
@@ -25,13 +28,16 @@ public final class ModelRegistry implements AutoCloseable {
 
     private final SequencedMap<String, Entry> entries = new LinkedHashMap<>();
 
-    public synchronized void add(LoadedModel model, ServingLimits limits, ProfileCache.Builder merger) {
+    public synchronized void add(LoadedModel model, ServingLimits limits) {
         if (entries.containsKey(model.id())) {
             throw new IllegalArgumentException("model id '" + model.id() + "' registered twice");
         }
         MergedProfile base = MergedProfile.unmerged(ProfileKey.base(model.id()), model.weights());
+        AdapterRegistry adapters = new AdapterRegistry(model);
+        Profiles merges = new Profiles(model, adapters);
         entries.put(model.id(), new Entry(model, new Scheduler(model, limits.maxBatch(), limits.queueCapacity()),
-                new ProfileCache(base, merger, limits.profileCacheMiB(), limits.concurrentMerges(), limits.queuedMerges())));
+                adapters, merges, new ProfileCache(base, merges::build, limits.profileCacheMiB(),
+                        limits.concurrentMerges(), limits.queuedMerges())));
     }
 
     /** The named model, or the default for an empty name; NOT_FOUND names the model and what exists. */
@@ -67,6 +73,7 @@ public final class ModelRegistry implements AutoCloseable {
         for (Entry entry : entries.values()) {
             entry.scheduler().close();
             entry.profiles().close();
+            entry.adapters().close();
             entry.model().close();
         }
         entries.clear();

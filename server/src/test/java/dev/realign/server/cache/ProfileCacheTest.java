@@ -46,7 +46,7 @@ class ProfileCacheTest {
         NDManager manager = root.newSubManager();
         NDArray tensor = manager.ones(new Shape(3 << 18)); // 3 MiB
         tensors.put(key, tensor);
-        return new MergedProfile(key, null, manager, 3L << 20, Duration.ofMillis(1));
+        return new MergedProfile(key, null, manager, 3L << 20, Duration.ofMillis(1), List.of());
     }
 
     @Test

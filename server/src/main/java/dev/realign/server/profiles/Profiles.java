@@ -114,6 +114,12 @@ public final class Profiles {
         if (p.hasNormalize()) {
             params = params.withNormalize(p.getNormalize());
         }
+        if (p.hasRescale()) {
+            params = params.withRescale(p.getRescale());
+        }
+        if (p.hasThreshold()) {
+            params = params.withThreshold(p.getThreshold());
+        }
         if (!p.getMajoritySign().isEmpty()) {
             params = params.with("majority_sign", p.getMajoritySign());
         }

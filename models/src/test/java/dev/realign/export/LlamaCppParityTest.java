@@ -259,4 +259,107 @@ class LlamaCppParityTest {
             }
         }
     }
+
+    // ------------------------------------------------------------------ F16 files
+
+    /**
+     * F16 engines agree only to fp16 rounding: our fp16 path rounds every matrix product (logits included) to
+     * fp16, about 4e-3 at these logits, while llama.cpp accumulates its F16 dot products in fp32. So only
+     * prompts whose smallest gap is several fp16 steps ({@value #F16_MIN_MARGIN}) are compared, at least two per
+     * case (in practice every prompt's continuation is identical; see the printed margins).
+     */
+    static final double F16_MIN_MARGIN = 0.01;
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void f16FileContinuesLikeOurF16Engine(Case c) {
+        Path dir = model(c);
+        Path gguf = tmp.resolve(c.name() + "-f16.gguf");
+        GgufExporter.exportModel(dir, gguf, GgufDtype.F16);
+        int compared = 0;
+        try (LoadedModel ours = LoadedModel.load(c.name(), dir, Device.cpu(), ComputeType.F16);
+             LlamaCpp theirs = LlamaCpp.load(gguf, 128, 2, true)) {
+            for (String prompt : PROMPTS) {
+                int[] ids = ours.tokenizer().encode(prompt);
+                Continuation mine = GreedyParity.greedy(ours, ours.weights(), ids, TOKENS);
+                MARGINS.put(c.name() + " F16 / " + prompt.replace("\n", "\\n"), mine.minMargin());
+                if (mine.minMargin() < F16_MIN_MARGIN || mine.tokens().length < MIN_COMPARED) {
+                    continue;
+                }
+                assertThat(theirs.greedy(ids, TOKENS)).as("%s F16: llama.cpp's continuation of %s", c.name(), prompt)
+                        .isEqualTo(mine.llamaCppText());
+                compared++;
+            }
+        }
+        assertThat(compared).as("prompts decisive enough to compare at F16").isGreaterThanOrEqualTo(2);
+    }
+
+    // ------------------------------------------------------------------ pre-tokenizers
+
+    /**
+     * The Split + ByteLevel pre-tokenizers of Qwen2 and Llama 3 map to llama.cpp's {@code qwen2} and
+     * {@code llama-bpe}; GPT-2's regex written as a Split maps to {@code gpt-2} like the plain ByteLevel one.
+     * The tokenizer file of a test model is rewritten to each and must tokenize the same in both engines.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("preTokenizers")
+    void splitPreTokenizersTokenizeLikeLlamaCpp(String expectedPre, String regex, boolean ignoreMerges) throws IOException {
+        Case base = cases().findFirst().orElseThrow();
+        Path dir = tmp.resolve("pre-" + expectedPre + "-" + ignoreMerges);
+        copyModel(model(base), dir);
+        ObjectNode tokenizer = (ObjectNode) JSON.readTree(Files.readString(dir.resolve("tokenizer.json")));
+        ObjectNode pre = JSON.createObjectNode().put("type", "Sequence");
+        var list = pre.putArray("pretokenizers");
+        ObjectNode split = list.addObject().put("type", "Split");
+        split.putObject("pattern").put("Regex", regex);
+        split.put("behavior", "Isolated").put("invert", false);
+        list.addObject().put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", false)
+                .put("use_regex", false);
+        tokenizer.set("pre_tokenizer", pre);
+        ((ObjectNode) tokenizer.get("model")).put("ignore_merges", ignoreMerges);
+        Files.writeString(dir.resolve("tokenizer.json"), JSON.writeValueAsString(tokenizer));
+        Path gguf = tmp.resolve("pre-" + expectedPre + ".gguf");
+        GgufExporter.exportModel(dir, gguf, GgufDtype.F32);
+        assertThat(GgufReader.read(gguf).<String>get("tokenizer.ggml.pre")).isEqualTo(expectedPre);
+        try (dev.realign.tokenize.Tokenizer ours = dev.realign.tokenize.Tokenizer.load(dir);
+             LlamaCpp theirs = LlamaCpp.load(gguf, 64, 1, false)) {
+            for (String text : TEXTS) {
+                assertThat(theirs.encode(text)).as("%s tokens of %s", expectedPre, text)
+                        .containsExactly(ours.encode(text));
+            }
+        }
+    }
+
+    static Stream<org.junit.jupiter.params.provider.Arguments> preTokenizers() {
+        return Stream.of(
+                org.junit.jupiter.params.provider.Arguments.of("qwen2", GgufTokenizer.QWEN2_REGEX, false),
+                org.junit.jupiter.params.provider.Arguments.of("llama-bpe", GgufTokenizer.LLAMA3_REGEX, true),
+                org.junit.jupiter.params.provider.Arguments.of("gpt-2", GgufTokenizer.GPT2_REGEX, false));
+    }
+
+    static void copyModel(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (var files = Files.list(from)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, to.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ Qwen3
+
+    /**
+     * The bundled llama.cpp (b4916, March 2025) predates llama.cpp's qwen3 architecture, so Qwen3 exports are
+     * checked against the format only ({@code GgufExporterTest}). When the binding is upgraded this fails: then
+     * add a QWEN3 case to {@link #cases()}.
+     */
+    @Test
+    void bundledLlamaCppPredatesQwen3() {
+        Path dir = tmp.resolve("qwen3");
+        SyntheticModels.write(SyntheticModelSpec.tiny(Architecture.QWEN3, 11), dir);
+        Path gguf = tmp.resolve("qwen3.gguf");
+        GgufExporter.exportModel(dir, gguf, GgufDtype.F32);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LlamaCpp.load(gguf, 64, 1, false).close())
+                .hasMessageContaining("could not load model");
+    }
 }

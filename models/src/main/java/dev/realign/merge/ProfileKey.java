@@ -1,5 +1,6 @@
 package dev.realign.merge;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -10,9 +11,10 @@ import java.util.stream.Collectors;
  * their content hashes, weights and densities. The content hash makes a hot-swapped adapter a different
  * key, so a stale cache entry is never served.
  *
- * @param parameters method parameters as canonical strings (only those that affect the result)
+ * @param parameters the method's resolved parameters (every declared one, defaults filled in), typed as
+ *                   {@code MergeParameters} resolves them
  */
-public record ProfileKey(String baseId, String method, SortedMap<String, String> parameters, List<Member> adapters) {
+public record ProfileKey(String baseId, String method, SortedMap<String, Object> parameters, List<Member> adapters) {
     /** One adapter of a profile. {@code density} is NaN when the profile's density applies. */
     public record Member(String name, String contentHash, double weight, double density) {
         String canonical() {
@@ -22,7 +24,7 @@ public record ProfileKey(String baseId, String method, SortedMap<String, String>
     }
 
     public ProfileKey {
-        parameters = new TreeMap<>(parameters);
+        parameters = Collections.unmodifiableSortedMap(new TreeMap<>(parameters));
         adapters = List.copyOf(adapters);
     }
 

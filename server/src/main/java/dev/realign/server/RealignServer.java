@@ -1,5 +1,7 @@
 package dev.realign.server;
 
+import dev.realign.server.adapters.AdapterRoots;
+import dev.realign.server.grpc.AdaptersService;
 import dev.realign.server.grpc.InferenceService;
 import dev.realign.server.models.ModelRegistry;
 import io.grpc.Server;
@@ -27,9 +29,14 @@ public final class RealignServer implements AutoCloseable {
     private boolean stopped;
 
     public RealignServer(ServerBuilder<?> builder, ModelRegistry models) {
+        this(builder, models, AdapterRoots.none());
+    }
+
+    public RealignServer(ServerBuilder<?> builder, ModelRegistry models, AdapterRoots adapterRoots) {
         this.models = models;
         this.server = builder
                 .addService(new InferenceService(models))
+                .addService(new AdaptersService(models, adapterRoots))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
@@ -39,6 +46,7 @@ public final class RealignServer implements AutoCloseable {
         server.start();
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus("realign.v1.Inference", ServingStatus.SERVING);
+        health.setStatus("realign.v1.Adapters", ServingStatus.SERVING);
         return this;
     }
 

@@ -182,7 +182,7 @@ class InferenceServiceTest {
                 Status.Code.INVALID_ARGUMENT, "prompt_token_ids[1]");
         assertStatus(prompt("hi", 4).setProfile(MergeProfile.newBuilder()
                         .addAdapters(AdapterWeight.newBuilder().setName("task").setWeight(0.5))).build(),
-                Status.Code.NOT_FOUND, "adapter 'task'");
+                Status.Code.NOT_FOUND, "adapter 'task' is not loaded");
 
         assertThat(server.generate(prompt("still serving", 3).build())).hasSize(3);
     }

@@ -2,6 +2,7 @@ package dev.realign.server.cli;
 
 import dev.realign.model.LoadedModel;
 import dev.realign.server.RealignServer;
+import dev.realign.server.adapters.AdapterRoots;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.models.ServingLimits;
 import io.grpc.netty.NettyServerBuilder;
@@ -10,7 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -58,6 +61,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Load an adapter folder (PEFT LoRA or a full fine-tune) at start; repeatable")
     Map<String, Path> adapters = new LinkedHashMap<>();
 
+    @Option(names = "--adapter-root", paramLabel = "DIR",
+            description = "Folder clients may load adapters from through Adapters.Load; repeatable")
+    List<Path> adapterRoots = new ArrayList<>();
+
     @Option(names = "--grace", defaultValue = "30", description = "Seconds running streams get to finish at shutdown")
     int graceSeconds;
 
@@ -82,7 +89,8 @@ public final class ServeCommand implements Callable<Integer> {
             models.resolve(id).adapters().load(adapter.getKey(), adapter.getValue());
         }
         RealignServer server = new RealignServer(
-                NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models).start();
+                NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models,
+                new AdapterRoots(adapterRoots)).start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             log.info("shutting down: finishing running streams (grace {} s)", graceSeconds);
             server.shutdown(Duration.ofSeconds(graceSeconds));

@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SortedMap;
-import java.util.TreeMap;
 
 /**
  * Per-request merge profiles of one base model: turns the API's {@link MergeProfile} into a canonical
@@ -75,13 +74,13 @@ public final class Profiles {
             }
             members.add(new ProfileKey.Member(a.getName(), version.source().contentHash(), a.getWeight(), density));
         }
-        SortedMap<String, String> canonical = new TreeMap<>();
+        SortedMap<String, Object> resolved;
         try {
-            parameters(profile).resolve(method).forEach((name, value) -> canonical.put(name, String.valueOf(value)));
+            resolved = parameters(profile).resolve(method);
         } catch (IllegalArgumentException e) {
             throw invalid("profile: " + e.getMessage());
         }
-        return new ProfileKey(model.id(), method.name(), canonical, members);
+        return new ProfileKey(model.id(), method.name(), resolved, members);
     }
 
     private static MergeMethod method(MergeProfile profile) {
@@ -114,6 +113,12 @@ public final class Profiles {
         }
         if (p.hasNormalize()) {
             params = params.withNormalize(p.getNormalize());
+        }
+        if (p.hasRescale()) {
+            params = params.withRescale(p.getRescale());
+        }
+        if (p.hasThreshold()) {
+            params = params.withThreshold(p.getThreshold());
         }
         if (!p.getMajoritySign().isEmpty()) {
             params = params.with("majority_sign", p.getMajoritySign());

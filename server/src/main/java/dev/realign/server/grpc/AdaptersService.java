@@ -1,0 +1,146 @@
+package dev.realign.server.grpc;
+
+import com.google.protobuf.Timestamp;
+import dev.realign.api.v1.AdapterInfo;
+import dev.realign.api.v1.AdapterKind;
+import dev.realign.api.v1.AdaptersGrpc;
+import dev.realign.api.v1.GetAdapterRequest;
+import dev.realign.api.v1.ListAdaptersRequest;
+import dev.realign.api.v1.ListAdaptersResponse;
+import dev.realign.api.v1.LoadAdapterRequest;
+import dev.realign.api.v1.UnloadAdapterRequest;
+import dev.realign.api.v1.UnloadAdapterResponse;
+import dev.realign.merge.Adapters;
+import dev.realign.merge.DeltaSource;
+import dev.realign.server.adapters.AdapterRoots;
+import dev.realign.server.adapters.AdapterVersion;
+import dev.realign.server.models.ModelRegistry;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.nio.file.Path;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code realign.v1.Adapters}: load adapter folders from the server's allowed roots (a name that exists is
+ * hot-swapped), unload, list and describe them. Until tenants exist every caller shares one namespace per
+ * base model; uploads arrive with the multi-tenant work.
+ */
+public final class AdaptersService extends AdaptersGrpc.AdaptersImplBase {
+    private static final Logger log = LoggerFactory.getLogger(AdaptersService.class);
+
+    private final ModelRegistry models;
+    private final AdapterRoots roots;
+
+    public AdaptersService(ModelRegistry models, AdapterRoots roots) {
+        this.models = models;
+        this.roots = roots;
+    }
+
+    @Override
+    public void load(LoadAdapterRequest request, StreamObserver<AdapterInfo> responses) {
+        answer(responses, () -> {
+            var entry = models.resolve(request.getModel());
+            if (request.getName().isBlank()) {
+                throw invalid("name must not be empty");
+            }
+            if (request.getPath().isBlank()) {
+                throw invalid("path must name an adapter folder under the server's adapter roots");
+            }
+            Path folder = roots.resolve(request.getPath());
+            if (request.getKind() != AdapterKind.ADAPTER_KIND_UNSPECIFIED) {
+                AdapterKind found;
+                try {
+                    found = kind(Adapters.detect(folder));
+                } catch (RuntimeException e) {
+                    throw invalid("path: " + e.getMessage());
+                }
+                if (found != request.getKind()) {
+                    throw invalid("kind is " + request.getKind() + " but " + request.getPath() + " holds a " + found);
+                }
+            }
+            return info(entry.model().id(), entry.adapters().load(request.getName(), folder));
+        });
+    }
+
+    @Override
+    public void unload(UnloadAdapterRequest request, StreamObserver<UnloadAdapterResponse> responses) {
+        answer(responses, () -> {
+            var entry = models.resolve(request.getModel());
+            if (!entry.adapters().unload(request.getName())) {
+                throw notFound(request.getName(), entry.model().id());
+            }
+            return UnloadAdapterResponse.newBuilder().setUnloaded(true).build();
+        });
+    }
+
+    @Override
+    public void list(ListAdaptersRequest request, StreamObserver<ListAdaptersResponse> responses) {
+        answer(responses, () -> {
+            var entry = models.resolve(request.getModel());
+            var out = ListAdaptersResponse.newBuilder();
+            entry.adapters().list().forEach(v -> out.addAdapters(info(entry.model().id(), v)));
+            return out.build();
+        });
+    }
+
+    @Override
+    public void get(GetAdapterRequest request, StreamObserver<AdapterInfo> responses) {
+        answer(responses, () -> {
+            var entry = models.resolve(request.getModel());
+            return entry.adapters().get(request.getName()).map(v -> info(entry.model().id(), v))
+                    .orElseThrow(() -> notFound(request.getName(), entry.model().id()));
+        });
+    }
+
+    static AdapterInfo info(String model, AdapterVersion version) {
+        DeltaSource source = version.source();
+        return AdapterInfo.newBuilder()
+                .setName(version.name())
+                .setModel(model)
+                .setKind(kind(source))
+                .setRank(source.rank())
+                .addAllTargetModules(source.targets())
+                .setSizeBytes(source.sizeBytes())
+                .setContentHash(source.contentHash())
+                .setLoadedAt(Timestamp.newBuilder().setSeconds(version.loadedAt().getEpochSecond())
+                        .setNanos(version.loadedAt().getNano()))
+                .setRequestsServed(version.requestsServed())
+                .setVersion(version.version())
+                .build();
+    }
+
+    private static AdapterKind kind(DeltaSource source) {
+        return kind(source.kind());
+    }
+
+    private static AdapterKind kind(dev.realign.merge.AdapterKind kind) {
+        return switch (kind) {
+            case LORA -> AdapterKind.LORA;
+            case FULL_DELTA -> AdapterKind.FULL_DELTA;
+        };
+    }
+
+    private static <T> void answer(StreamObserver<T> responses, Supplier<T> work) {
+        try {
+            responses.onNext(work.get());
+            responses.onCompleted();
+        } catch (StatusRuntimeException e) {
+            responses.onError(e);
+        } catch (RuntimeException e) {
+            log.error("adapters call failed", e);
+            responses.onError(Status.INTERNAL.withDescription("internal error: " + e.getMessage()).asRuntimeException());
+        }
+    }
+
+    private static StatusRuntimeException notFound(String name, String model) {
+        return Status.NOT_FOUND.withDescription("adapter '" + name + "' is not loaded for model '" + model + "'")
+                .asRuntimeException();
+    }
+
+    private static StatusRuntimeException invalid(String message) {
+        return Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
+    }
+}

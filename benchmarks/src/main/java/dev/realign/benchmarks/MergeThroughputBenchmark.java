@@ -35,8 +35,10 @@ import org.openjdk.jmh.infra.IterationParams;
  *
  * <p>Bytes per merge count what a merge must move at least: the base and the delta read, the result
  * written, 12 bytes a parameter (6.04 GB). Throughput is those bytes over the time, and its bound is the
- * read bandwidth measured in the same JVM; {@code torch_add} (one libtorch {@code base + delta}, the same
- * bytes in a single pass) shows how close a single fused pass comes to that bound here.
+ * read bandwidth measured in the same JVM. Two references move the same bytes in one libtorch pass and
+ * show where a merge's time goes: {@code torch_add} ({@code base + delta} into a new tensor, as a merge's
+ * result is new) and {@code torch_add_inplace} ({@code base += delta}: no new memory, so no page faults;
+ * it changes this fork's base, which no merge method reads afterwards).
  *
  * <p>One merge takes from about a second to about a minute, so each iteration is a single merge
  * (single-shot mode) after one warm-up merge.
@@ -54,7 +56,7 @@ public class MergeThroughputBenchmark {
     static final double WEIGHT = 0.7;
     static final double DENSITY = 0.5;
 
-    @Param({"linear", "ties", "dare_linear", "torch_add"})
+    @Param({"linear", "ties", "dare_linear", "torch_add", "torch_add_inplace"})
     public String method;
 
     private MemoryBandwidth.Result bandwidth;
@@ -75,7 +77,7 @@ public class MergeThroughputBenchmark {
             bases.add(manager.randomNormal(0, 0.02f, shape, DataType.FLOAT32));
             deltas.add(manager.randomNormal(0, 0.002f, shape, DataType.FLOAT32));
         }
-        if (!method.equals("torch_add")) {
+        if (!method.startsWith("torch_add")) {
             merge = MergeMethods.byName(method);
             densities = new double[] {merge.usesDensity() ? DENSITY : 1};
         }
@@ -93,7 +95,9 @@ public class MergeThroughputBenchmark {
         for (int i = 0; i < TENSORS; i++) {
             try (NDManager scope = manager.newSubManager()) {
                 NDArray result;
-                if (merge == null) {
+                if (method.equals("torch_add_inplace")) {
+                    result = bases.get(i).addi(deltas.get(i));
+                } else if (merge == null) {
                     result = bases.get(i).add(deltas.get(i));
                     result.attach(scope);
                 } else {

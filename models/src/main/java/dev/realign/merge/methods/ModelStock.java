@@ -18,8 +18,13 @@ import java.util.Map;
  * over the flattened tensor, or per row ({@code filter_wise}: per slice along the last dimension; a 1-D
  * tensor is one row). Weights are not used (as in mergekit). Realign: where {@code 1 + (N - 1) cos} is 0
  * (the deltas cancel exactly) t is unbounded; this is refused, naming the tensor, instead of writing inf.
+ * "Is 0" means below {@link #CANCEL_TOLERANCE}: cos is computed in fp32, so deltas that cancel exactly give
+ * {@code 1 + cos} of a few fp32 ulps (~1e-7), not 0, and t would be ~1e7.
  */
 public final class ModelStock implements MergeMethod {
+    /** Below this, {@code 1 + (N - 1) cos} is taken as 0: well above fp32 rounding of a cosine, and a t of 1e5. */
+    static final float CANCEL_TOLERANCE = 1e-5f;
+
     private static final List<ParameterSpec> PARAMETERS = List.of(ParameterSpec.bool("filter_wise",
             "compute the interpolation ratio per row (along the last dimension) instead of per tensor", false));
 
@@ -83,7 +88,7 @@ public final class ModelStock implements MergeMethod {
             }
             NDArray cos = cosSum.divi((float) pairs);
             NDArray denominator = cos.mul((float) (n - 1)).addi(1f);
-            if (denominator.abs().lt(1e-12f).any().getBoolean()) {
+            if (denominator.abs().lt(CANCEL_TOLERANCE).any().getBoolean()) {
                 throw new IllegalArgumentException("method 'model_stock': the deltas of tensor "
                         + input.tensorName() + " cancel (mean pairwise cosine " + worst(cos, n)
                         + "), so t = N cos / (1 + (N - 1) cos) is unbounded");

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.realign.bench.MemoryBandwidth;
 import dev.realign.merge.methods.MergeMethod;
 import dev.realign.merge.methods.MergeMethods;
 import dev.realign.merge.methods.MergeParameters;
@@ -59,7 +58,7 @@ public class MergeThroughputBenchmark {
     @Param({"linear", "ties", "dare_linear", "torch_add", "torch_add_inplace"})
     public String method;
 
-    private MemoryBandwidth.Result bandwidth;
+    private Machine machine;
     private NDManager manager;
     private final List<NDArray> bases = new ArrayList<>();
     private final List<NDArray> deltas = new ArrayList<>();
@@ -69,7 +68,7 @@ public class MergeThroughputBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        bandwidth = Machine.bandwidth(); // before 4 GB of tensors take memory and caches
+        machine = Machine.measure(); // before 4 GB of tensors take memory and caches
         manager = NDManager.newBaseManager();
         manager.getEngine().setRandomSeed(42);
         Shape shape = new Shape(ROWS, COLS);
@@ -117,9 +116,9 @@ public class MergeThroughputBenchmark {
         double seconds = times.medianSeconds();
         double gbps = bytesPerMerge() / seconds / 1e9;
         System.out.printf(Locale.ROOT, "%n[merge] %s; %s: %.2f GB moved per merge (%.0fM parameters), median %.3f s"
-                        + " -> %.2f GB/s = %.1f%% of bandwidth%n", Machine.describe(bandwidth), method,
+                        + " -> %.2f GB/s = %.1f%% of bandwidth%n", machine.describe(), method,
                 bytesPerMerge() / 1e9, TENSORS * (double) ROWS * COLS / 1e6, seconds, gbps,
-                100 * gbps / bandwidth.bestGBps());
+                100 * gbps / machine.bestGBps());
         manager.close();
     }
 

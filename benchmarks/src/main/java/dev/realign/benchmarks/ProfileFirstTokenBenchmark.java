@@ -4,7 +4,6 @@ import ai.djl.Device;
 import dev.realign.api.v1.AdapterWeight;
 import dev.realign.api.v1.MergeProfile;
 import dev.realign.bench.BenchmarkModel;
-import dev.realign.bench.MemoryBandwidth;
 import dev.realign.generate.DecodeStep;
 import dev.realign.generate.SamplingParams;
 import dev.realign.generate.Sequence;
@@ -66,7 +65,7 @@ public class ProfileFirstTokenBenchmark {
     @Param({"cold", "cached"})
     public String profile;
 
-    private MemoryBandwidth.Result bandwidth;
+    private Machine machine;
     private double gemmGflops;
     private LoadedModel model;
     private BenchLora lora;
@@ -82,7 +81,7 @@ public class ProfileFirstTokenBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        bandwidth = Machine.bandwidth();
+        machine = Machine.measure();
         model = LoadedModel.load("bench", BenchmarkModel.ensure(), Device.cpu(), ComputeType.F16);
         ModelConfig config = model.config();
         // The prefill's largest products: 64 rows against the (4864, 896) MLP matrices.
@@ -156,7 +155,7 @@ public class ProfileFirstTokenBenchmark {
         StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
                 "%n[ttft] %s; fp32 GEMM %.0f GFLOP/s%n[ttft] %s TIES profile, %d-token prompt: median time to first"
                         + " token %.0f ms; prefill bound %.0f ms (%.1f GFLOP at the GEMM rate)",
-                Machine.describe(bandwidth), gemmGflops, profile, PROMPT_TOKENS, ttft * 1e3, prefillBound * 1e3,
+                machine.describe(), gemmGflops, profile, PROMPT_TOKENS, ttft * 1e3, prefillBound * 1e3,
                 prefillFlops / 1e9));
         if (profile.equals("cold")) {
             double merge = IterationTimes.median(mergeSeconds);
@@ -164,13 +163,13 @@ public class ProfileFirstTokenBenchmark {
             // (2 * rank flops per element). The bound is whichever of the two takes longer.
             double bytes = mergeBytes();
             double flops = 2.0 * BenchLora.RANK * projectionParameters();
-            double memoryBound = bytes / (bandwidth.bestGBps() * 1e9);
+            double memoryBound = bytes / (machine.bestGBps() * 1e9);
             double computeBound = flops / (gemmGflops * 1e9);
             double bound = Math.max(memoryBound, computeBound);
             line.append(String.format(Locale.ROOT, "%n[ttft] of which merge %.0f ms for %d tensors; bound %.0f ms"
                             + " (%.2f GB moved: %.0f ms at %.1f GB/s; B @ A %.1f GFLOP: %.0f ms), merge at %.1f%% of"
                             + " it; rest (prefill + first sample) %.0f ms", merge * 1e3, projections().count(),
-                    bound * 1e3, bytes / 1e9, memoryBound * 1e3, bandwidth.bestGBps(), flops / 1e9,
+                    bound * 1e3, bytes / 1e9, memoryBound * 1e3, machine.bestGBps(), flops / 1e9,
                     computeBound * 1e3, 100 * bound / merge, (ttft - merge) * 1e3));
         }
         System.out.println(line);

@@ -3,7 +3,6 @@ package dev.realign.benchmarks;
 import ai.djl.Device;
 import dev.realign.bench.BenchmarkModel;
 import dev.realign.bench.DecodeBenchmark;
-import dev.realign.bench.MemoryBandwidth;
 import dev.realign.generate.DecodeStep;
 import dev.realign.generate.SamplingParams;
 import dev.realign.generate.Sequence;
@@ -51,8 +50,8 @@ import org.openjdk.jmh.infra.IterationParams;
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Fork(value = 1, jvmArgsAppend = "-Xmx2g")
-@Warmup(iterations = 2)
-@Measurement(iterations = 5)
+@Warmup(iterations = 1)
+@Measurement(iterations = 3)
 public class UnmergedDecodeBenchmark {
     static final int PROMPT_TOKENS = 16;
     static final int DECODE_TOKENS = 32;
@@ -64,7 +63,7 @@ public class UnmergedDecodeBenchmark {
     @Param({"base", "unmerged"})
     public String weights;
 
-    private MemoryBandwidth.Result bandwidth;
+    private Machine machine;
     private LoadedModel model;
     private BenchLora lora;
     private DeltaSource adapter;
@@ -77,7 +76,7 @@ public class UnmergedDecodeBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        bandwidth = Machine.bandwidth();
+        machine = Machine.measure();
         model = LoadedModel.load("bench", BenchmarkModel.ensure(), Device.cpu(), ComputeType.parse(dtype));
         view = model.weights();
         if (weights.equals("unmerged")) {
@@ -123,9 +122,9 @@ public class UnmergedDecodeBenchmark {
         double tokensPerSecond = DECODE_TOKENS / times.medianSeconds();
         long weightBytes = DecodeBenchmark.bytesPerDecodedToken(model);
         long loraBytes = loraBytes(view);
-        double bound = bandwidth.bestGBps() * 1e9 / (weightBytes + loraBytes);
+        double bound = machine.bestGBps() * 1e9 / (weightBytes + loraBytes);
         System.out.printf(Locale.ROOT, "%n[decode] %s%n[decode] %s %s: %.2f tok/s; reads %.0f MiB/token (weights %.0f"
-                        + " + LoRA factors %.1f); bound %.2f tok/s -> %.1f%% of bound%n", Machine.describe(bandwidth),
+                        + " + LoRA factors %.1f); bound %.2f tok/s -> %.1f%% of bound%n", machine.describe(),
                 dtype, weights, tokensPerSecond, (weightBytes + loraBytes) / 1048576.0, weightBytes / 1048576.0,
                 loraBytes / 1048576.0, bound, 100 * tokensPerSecond / bound);
         if (adapter != null) {

@@ -50,8 +50,8 @@ import org.openjdk.jmh.infra.IterationParams;
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Fork(value = 1, jvmArgsAppend = "-Xmx2g")
-@Warmup(iterations = 1)
-@Measurement(iterations = 3)
+@Warmup(iterations = 2)
+@Measurement(iterations = 8)
 public class UnmergedDecodeBenchmark {
     static final int PROMPT_TOKENS = 16;
     static final int DECODE_TOKENS = 32;

@@ -167,11 +167,17 @@ class MergePropertiesTest {
     }
 
     @Test
-    void magnitudeAtAZeroThresholdKeepsOnlyNonzeros() {
+    void tiesAtTheCutGoToTheLowerIndex() {
         try (NDManager m = Fixtures.manager()) {
-            NDArray a = m.create(new float[] {0, 3, 0, -2, 0, 0, 1, 0});
-            NDArray mask = Sparsifiers.topMagnitudeMask(a, 5);
-            assertThat(mask.toBooleanArray()).containsExactly(false, true, false, true, false, false, true, false);
+            NDArray zeros = m.create(new float[] {0, 3, 0, -2, -0f, 0, 1, 0});
+            assertThat(Sparsifiers.topMagnitudeMask(zeros, 5).toBooleanArray())
+                    .containsExactly(true, true, true, true, false, false, true, false);
+            NDArray twos = m.create(new float[] {2, -2, 5, 2, -2, 1}, new Shape(2, 3));
+            NDArray mask = Sparsifiers.topMagnitudeMask(twos, 3);
+            assertThat(mask.getShape()).isEqualTo(new Shape(2, 3));
+            assertThat(mask.toBooleanArray()).containsExactly(true, true, true, false, false, false);
+            assertThat(Sparsifiers.topMagnitudeMask(twos, 0).toBooleanArray()).containsOnly(false);
+            assertThat(Sparsifiers.topMagnitudeMask(twos, 6).toBooleanArray()).containsOnly(true);
         }
     }
 

@@ -223,7 +223,7 @@ class InferenceServiceTest {
         CompletableFuture<Status> ended = new CompletableFuture<>();
         AtomicReference<ClientCallStreamObserver<GenerateRequest>> call = new AtomicReference<>();
         List<GenerateResponse> received = Collections.synchronizedList(new ArrayList<>());
-        InferenceGrpc.newStub(server.channel).generate(prompt("cancel me", 400).build(),
+        InferenceGrpc.newStub(server.channel).generate(prompt(longRunningPrompt(), 300).build(),
                 new ClientResponseObserver<GenerateRequest, GenerateResponse>() {
                     @Override
                     public void beforeStart(ClientCallStreamObserver<GenerateRequest> requestStream) {
@@ -250,16 +250,32 @@ class InferenceServiceTest {
                 });
         assertThat(ended.get(30, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
         awaitIdle();
-        assertThat(received.size()).isLessThan(400);
+        assertThat(received.size()).isLessThan(300);
     }
 
     @Test
     void expiredDeadlineStopsDecoding() throws Exception {
-        assertThatThrownBy(() -> server.blocking().withDeadlineAfter(150, TimeUnit.MILLISECONDS)
-                .generate(prompt("slow", 400).build()).forEachRemaining(r -> { }))
+        // A random model may emit EOS early: find a prompt that runs the full length, then give it a third
+        // of the time that takes.
+        String prompt = longRunningPrompt();
+        long start = System.nanoTime();
+        server.generate(prompt(prompt, 300).build());
+        long fullMillis = (System.nanoTime() - start) / 1_000_000;
+        assertThatThrownBy(() -> server.blocking().withDeadlineAfter(Math.max(1, fullMillis / 3), TimeUnit.MILLISECONDS)
+                .generate(prompt(prompt, 300).build()).forEachRemaining(r -> { }))
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
         awaitIdle();
+    }
+
+    /** A prompt whose greedy continuation does not end before 300 tokens. */
+    private static String longRunningPrompt() {
+        for (String candidate : List.of("slow", "cancel me", "a long story", "the quick brown fox", "zzz", "1 2 3 4")) {
+            if (server.generate(prompt(candidate, 300).build()).getLast().getFinishReason() == FinishReason.LENGTH) {
+                return candidate;
+            }
+        }
+        throw new AssertionError("every candidate prompt ended early");
     }
 
     private static void awaitIdle() throws InterruptedException {

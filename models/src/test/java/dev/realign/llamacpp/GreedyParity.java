@@ -44,18 +44,6 @@ public final class GreedyParity {
     /** Smallest accepted top-1/top-2 gap: about 100x the engines' fp32 disagreement. */
     public static final double MIN_MARGIN = 1e-3;
 
-    private static final TextStream NO_TEXT = new TextStream() {
-        @Override
-        public String push(int tokenId) {
-            return "";
-        }
-
-        @Override
-        public String flush() {
-            return "";
-        }
-    };
-
     private GreedyParity() {}
 
     /**
@@ -92,7 +80,7 @@ public final class GreedyParity {
         List<Integer> tokens = new ArrayList<>();
         List<Double> margins = new ArrayList<>();
         try (KvCache cache = new KvCache(model.config(), prompt.length + maxTokens + 1, model.manager());
-             Sequence sequence = new Sequence(prompt, cache, params, NO_TEXT, model.endTokens())) {
+             Sequence sequence = new Sequence(prompt, cache, params, TextStream.NONE, model.endTokens())) {
             while (!sequence.finished()) {
                 StepOutput out = step.run(weights, List.of(sequence), model.manager()).getFirst();
                 tokens.add(out.tokenId());

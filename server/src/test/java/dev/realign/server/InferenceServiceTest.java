@@ -80,6 +80,7 @@ class InferenceServiceTest {
                 .isEqualTo(server.model.tokenizer().encode("The capital of France is").length);
         assertThat(last.getUsage().getTimeToFirstTokenMs()).isPositive();
         assertThat(last.getProfileKey()).isEqualTo("base:" + TestServer.MODEL_ID);
+        assertThat(last.getSafety().getDetector()).isEqualTo("keyword");
         assertThat(last.getRequestId()).isNotEmpty();
     }
 

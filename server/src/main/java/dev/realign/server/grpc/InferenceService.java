@@ -4,6 +4,7 @@ import dev.realign.api.v1.FinishReason;
 import dev.realign.api.v1.GenerateRequest;
 import dev.realign.api.v1.GenerateResponse;
 import dev.realign.api.v1.InferenceGrpc;
+import dev.realign.api.v1.SafetyVerdict;
 import dev.realign.api.v1.TokenLogprob;
 import dev.realign.api.v1.TopLogprob;
 import dev.realign.api.v1.Usage;
@@ -11,6 +12,9 @@ import dev.realign.generate.StepOutput;
 import dev.realign.generate.TokenLogprobs;
 import dev.realign.merge.ProfileKey;
 import dev.realign.model.LoadedModel;
+import dev.realign.safety.KeywordDetector;
+import dev.realign.safety.RefusalDetector;
+import dev.realign.safety.RefusalVerdict;
 import dev.realign.server.cache.ProfileCache;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.schedule.Completion;
@@ -31,6 +35,9 @@ import org.slf4j.LoggerFactory;
 /** {@code realign.v1.Inference}: validates a request, queues it on its model's scheduler, streams tokens. */
 public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
+
+    /** Every response gets a refusal verdict: string matching, microseconds at the end of a stream. */
+    private static final RefusalDetector REFUSALS = new KeywordDetector();
 
     private final ModelRegistry models;
 
@@ -93,6 +100,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         private final String requestId;
         private final String profileKey;
         private final double mergeMs;
+        private final StringBuilder text = new StringBuilder();
         private GenerateResponse.Builder last;
 
         StreamingListener(ServerCallStreamObserver<GenerateResponse> call, LoadedModel model, String requestId,
@@ -106,6 +114,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
         @Override
         public void onStep(StepOutput step) {
+            text.append(step.text());
             GenerateResponse.Builder message = GenerateResponse.newBuilder()
                     .addTokenIds(step.tokenId())
                     .setText(step.text())
@@ -134,6 +143,9 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
                     .setTotalTimeMs(completion.totalTimeMs())
                     .setMergeTimeMs(mergeMs)
                     .setSeed(completion.seed()));
+            RefusalVerdict verdict = REFUSALS.classify(text.toString());
+            message.setSafety(SafetyVerdict.newBuilder().setRefused(verdict.refused())
+                    .setDetector(verdict.detector()).setScore(verdict.score()));
             message.setProfileKey(profileKey).setRequestId(requestId);
             call.onNext(message.build());
             call.onCompleted();

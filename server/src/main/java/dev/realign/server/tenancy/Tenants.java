@@ -104,7 +104,7 @@ public final class Tenants implements AutoCloseable {
         if (limit > 0 && now > limit) {
             count.decrementAndGet();
             throw Status.RESOURCE_EXHAUSTED.withDescription("policy max_concurrent_requests: tenant '" + tenant.name()
-                    + "' already has " + limit + " requests running (limit " + limit + "); retry later")
+                    + "' has its limit of " + limit + " requests in flight; retry when one finishes")
                     .asRuntimeException();
         }
         return new Slot(count);

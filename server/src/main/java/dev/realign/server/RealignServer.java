@@ -4,6 +4,8 @@ import dev.realign.server.adapters.AdapterRoots;
 import dev.realign.server.grpc.AdaptersService;
 import dev.realign.server.grpc.InferenceService;
 import dev.realign.server.models.ModelRegistry;
+import dev.realign.server.tenancy.AuthInterceptor;
+import dev.realign.server.tenancy.Tenants;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -24,6 +26,7 @@ public final class RealignServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RealignServer.class);
 
     private final ModelRegistry models;
+    private final Tenants tenants;
     private final HealthStatusManager health = new HealthStatusManager();
     private final Server server;
     private boolean stopped;
@@ -32,11 +35,19 @@ public final class RealignServer implements AutoCloseable {
         this(builder, models, AdapterRoots.none());
     }
 
+    /** Development mode: one open tenant whose adapters load from {@code adapterRoots}. */
     public RealignServer(ServerBuilder<?> builder, ModelRegistry models, AdapterRoots adapterRoots) {
+        this(builder, models, Tenants.development(adapterRoots));
+    }
+
+    /** Every call but health and reflection is mapped to a tenant by its API key (open in development mode). */
+    public RealignServer(ServerBuilder<?> builder, ModelRegistry models, Tenants tenants) {
         this.models = models;
+        this.tenants = tenants;
         this.server = builder
-                .addService(new InferenceService(models))
-                .addService(new AdaptersService(models, adapterRoots))
+                .intercept(new AuthInterceptor(tenants))
+                .addService(new InferenceService(models, tenants))
+                .addService(new AdaptersService(models))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
@@ -80,6 +91,7 @@ public final class RealignServer implements AutoCloseable {
             Thread.currentThread().interrupt();
             server.shutdownNow();
         } finally {
+            tenants.close();
             models.close();
         }
     }

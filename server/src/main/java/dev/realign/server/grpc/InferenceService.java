@@ -20,6 +20,9 @@ import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.schedule.Completion;
 import dev.realign.server.schedule.GenerationListener;
 import dev.realign.server.schedule.GenerationTask;
+import dev.realign.server.tenancy.Tenant;
+import dev.realign.server.tenancy.TenantContext;
+import dev.realign.server.tenancy.Tenants;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -40,9 +43,11 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private static final RefusalDetector REFUSALS = new KeywordDetector();
 
     private final ModelRegistry models;
+    private final Tenants tenants;
 
-    public InferenceService(ModelRegistry models) {
+    public InferenceService(ModelRegistry models, Tenants tenants) {
         this.models = models;
+        this.tenants = tenants;
     }
 
     @Override
@@ -50,10 +55,18 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         long arrival = System.nanoTime();
         var call = (ServerCallStreamObserver<GenerateResponse>) responses;
         String requestId = request.getRequestId().isEmpty() ? UUID.randomUUID().toString() : request.getRequestId();
+        Tenants.Slot slot = null;
         try {
+            Tenant tenant = TenantContext.current();
             ModelRegistry.Entry entry = models.resolve(request.getModel());
             GenerateRequestMapper.Mapped mapped = GenerateRequestMapper.map(request, entry.model());
-            ProfileKey key = entry.merges().resolve(request.getProfile());
+            mapped = mapped.withMaxTokens(tenant.checkMaxTokens(
+                    Integer.toUnsignedLong(request.getSampling().getMaxTokens()), mapped.sampling().maxTokens()));
+            ProfileKey key = entry.merges().resolve(request.getProfile(), tenant);
+            tenant.checkProfile(key);
+            // Held from here until the stream ends, whichever way it ends (the slot closes once).
+            Tenants.Slot held = slot = tenants.admit(tenant);
+            var finalMapped = mapped;
             Deadline deadline = Context.current().getDeadline();
             long deadlineNanos = deadline == null ? Long.MAX_VALUE
                     : System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS);
@@ -63,20 +76,25 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             // A cold profile is merged off this thread; the request joins the scheduler once its weights exist.
             entry.profiles().acquire(key).whenComplete((lease, error) -> {
                 if (error != null) {
+                    held.close();
                     fail(responses, requestId, ProfileCache.cause(error));
                     return;
                 }
                 double mergeMs = (System.nanoTime() - mergeStart) / 1e6;
-                var listener = new StreamingListener(call, entry.model(), requestId, key.canonical(), mergeMs);
+                var listener = new StreamingListener(call, entry.model(), requestId, key.canonical(), mergeMs, held);
                 try {
-                    entry.scheduler().submit(new GenerationTask(requestId, lease, mapped.promptTokens(),
-                            mapped.sampling(), deadlineNanos, arrival, listener, cancelled));
+                    entry.scheduler().submit(new GenerationTask(requestId, lease, finalMapped.promptTokens(),
+                            finalMapped.sampling(), deadlineNanos, arrival, listener, cancelled));
                 } catch (RuntimeException e) {
                     lease.close();
+                    held.close();
                     fail(responses, requestId, e);
                 }
             });
         } catch (RuntimeException e) {
+            if (slot != null) {
+                slot.close();
+            }
             fail(responses, requestId, e);
         }
     }
@@ -100,16 +118,18 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         private final String requestId;
         private final String profileKey;
         private final double mergeMs;
+        private final Tenants.Slot slot;
         private final StringBuilder text = new StringBuilder();
         private GenerateResponse.Builder last;
 
         StreamingListener(ServerCallStreamObserver<GenerateResponse> call, LoadedModel model, String requestId,
-                          String profileKey, double mergeMs) {
+                          String profileKey, double mergeMs, Tenants.Slot slot) {
             this.call = call;
             this.model = model;
             this.requestId = requestId;
             this.profileKey = profileKey;
             this.mergeMs = mergeMs;
+            this.slot = slot;
         }
 
         @Override
@@ -128,6 +148,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
         @Override
         public void onComplete(Completion completion) {
+            slot.close();
             if (call.isCancelled()) {
                 return;
             }
@@ -153,6 +174,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
         @Override
         public void onError(Status status) {
+            slot.close();
             if (!call.isCancelled()) {
                 call.onError(status.asRuntimeException());
             }

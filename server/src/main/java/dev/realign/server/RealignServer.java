@@ -3,6 +3,8 @@ package dev.realign.server;
 import dev.realign.server.adapters.AdapterRoots;
 import dev.realign.server.grpc.AdaptersService;
 import dev.realign.server.grpc.InferenceService;
+import dev.realign.server.metrics.Monitoring;
+import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -25,7 +27,9 @@ public final class RealignServer implements AutoCloseable {
 
     private final ModelRegistry models;
     private final HealthStatusManager health = new HealthStatusManager();
+    private final Monitoring monitoring;
     private final Server server;
+    private volatile boolean serving; // what /healthz reports: false before start and from the drain on
     private boolean stopped;
 
     public RealignServer(ServerBuilder<?> builder, ModelRegistry models) {
@@ -33,9 +37,16 @@ public final class RealignServer implements AutoCloseable {
     }
 
     public RealignServer(ServerBuilder<?> builder, ModelRegistry models, AdapterRoots adapterRoots) {
+        this(builder, models, adapterRoots, MonitoringOptions.LOG_ONLY);
+    }
+
+    /** Register every model before: the metrics bind to the models present now. */
+    public RealignServer(ServerBuilder<?> builder, ModelRegistry models, AdapterRoots adapterRoots,
+                         MonitoringOptions monitoringOptions) {
         this.models = models;
+        this.monitoring = new Monitoring(monitoringOptions, models);
         this.server = builder
-                .addService(new InferenceService(models))
+                .addService(new InferenceService(models, monitoring.observer()))
                 .addService(new AdaptersService(models, adapterRoots))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
@@ -44,15 +55,27 @@ public final class RealignServer implements AutoCloseable {
 
     public RealignServer start() throws IOException {
         server.start();
+        try {
+            monitoring.start(() -> serving);
+        } catch (IOException e) {
+            server.shutdownNow();
+            throw e;
+        }
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus("realign.v1.Inference", ServingStatus.SERVING);
         health.setStatus("realign.v1.Adapters", ServingStatus.SERVING);
+        serving = true;
         return this;
     }
 
     /** The bound port (useful with port 0). */
     public int port() {
         return server.getPort();
+    }
+
+    /** The bound port of /metrics and /healthz, or -1 when they are off. */
+    public int metricsPort() {
+        return monitoring.metricsPort();
     }
 
     public ModelRegistry models() {
@@ -65,6 +88,7 @@ public final class RealignServer implements AutoCloseable {
             return;
         }
         stopped = true;
+        serving = false;
         health.enterTerminalState();
         long deadline = System.nanoTime() + grace.toNanos();
         try {
@@ -81,6 +105,8 @@ public final class RealignServer implements AutoCloseable {
             server.shutdownNow();
         } finally {
             models.close();
+            // Last, so that /healthz answers 503 and /metrics stays scrapable through the whole drain.
+            monitoring.close();
         }
     }
 

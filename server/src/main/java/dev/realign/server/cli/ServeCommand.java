@@ -3,6 +3,7 @@ package dev.realign.server.cli;
 import dev.realign.model.LoadedModel;
 import dev.realign.server.RealignServer;
 import dev.realign.server.adapters.AdapterRoots;
+import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.models.ServingLimits;
 import io.grpc.netty.NettyServerBuilder;
@@ -68,6 +69,14 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--grace", defaultValue = "30", description = "Seconds running streams get to finish at shutdown")
     int graceSeconds;
 
+    @Option(names = "--metrics-port", defaultValue = "" + MonitoringOptions.DEFAULT_METRICS_PORT,
+            description = "Port of /metrics (Prometheus) and /healthz on --host; 0 picks a free one, -1 turns them off"
+                    + " (default: ${DEFAULT-VALUE})")
+    int metricsPort;
+
+    @Option(names = "--log-prompts", description = "Include prompt text in the JSON request log (off: prompts are user data)")
+    boolean logPrompts;
+
     @Option(names = "--port-file", description = "Write the bound port to this file once serving (for scripts with --port 0)")
     Path portFile;
 
@@ -90,7 +99,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         RealignServer server = new RealignServer(
                 NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models,
-                new AdapterRoots(adapterRoots)).start();
+                new AdapterRoots(adapterRoots), new MonitoringOptions(host, metricsPort, logPrompts)).start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             log.info("shutting down: finishing running streams (grace {} s)", graceSeconds);
             server.shutdown(Duration.ofSeconds(graceSeconds));
@@ -98,6 +107,9 @@ public final class ServeCommand implements Callable<Integer> {
         }));
         log.info("Realign listening on {}:{} (model '{}'); DEVELOPMENT MODE: no tenants configured, open access",
                 host, server.port(), id);
+        if (server.metricsPort() != MonitoringOptions.OFF) {
+            log.info("metrics on http://{}:{}/metrics, health on /healthz", host, server.metricsPort());
+        }
         if (portFile != null) {
             Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
             Files.writeString(tmp, Integer.toString(server.port()));

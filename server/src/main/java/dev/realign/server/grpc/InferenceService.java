@@ -16,6 +16,8 @@ import dev.realign.safety.KeywordDetector;
 import dev.realign.safety.RefusalDetector;
 import dev.realign.safety.RefusalVerdict;
 import dev.realign.server.cache.ProfileCache;
+import dev.realign.server.metrics.RequestObserver;
+import dev.realign.server.metrics.RequestRecord;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.schedule.Completion;
 import dev.realign.server.schedule.GenerationListener;
@@ -40,9 +42,16 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private static final RefusalDetector REFUSALS = new KeywordDetector();
 
     private final ModelRegistry models;
+    private final RequestObserver observer;
 
     public InferenceService(ModelRegistry models) {
+        this(models, RequestObserver.NONE);
+    }
+
+    /** @param observer told how every call ended, for metrics and the request log */
+    public InferenceService(ModelRegistry models, RequestObserver observer) {
         this.models = models;
+        this.observer = observer;
     }
 
     @Override
@@ -50,10 +59,13 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         long arrival = System.nanoTime();
         var call = (ServerCallStreamObserver<GenerateResponse>) responses;
         String requestId = request.getRequestId().isEmpty() ? UUID.randomUUID().toString() : request.getRequestId();
+        // Every call is the default tenant's until tenancy resolves callers; metrics and logs take it from here.
+        var trace = new RequestTrace(observer, requestId, RequestRecord.DEFAULT_TENANT, arrival, request);
         try {
             ModelRegistry.Entry entry = models.resolve(request.getModel());
             GenerateRequestMapper.Mapped mapped = GenerateRequestMapper.map(request, entry.model());
             ProfileKey key = entry.merges().resolve(request.getProfile());
+            trace.resolved(entry.model().id(), key, mapped.promptTokens().length);
             Deadline deadline = Context.current().getDeadline();
             long deadlineNanos = deadline == null ? Long.MAX_VALUE
                     : System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS);
@@ -63,32 +75,34 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             // A cold profile is merged off this thread; the request joins the scheduler once its weights exist.
             entry.profiles().acquire(key).whenComplete((lease, error) -> {
                 if (error != null) {
-                    fail(responses, requestId, ProfileCache.cause(error));
+                    fail(responses, trace, requestId, ProfileCache.cause(error));
                     return;
                 }
                 double mergeMs = (System.nanoTime() - mergeStart) / 1e6;
-                var listener = new StreamingListener(call, entry.model(), requestId, key.canonical(), mergeMs);
+                trace.merged(mergeMs);
+                var listener = new StreamingListener(call, entry.model(), requestId, mergeMs, trace);
                 try {
                     entry.scheduler().submit(new GenerationTask(requestId, lease, mapped.promptTokens(),
                             mapped.sampling(), deadlineNanos, arrival, listener, cancelled));
                 } catch (RuntimeException e) {
                     lease.close();
-                    fail(responses, requestId, e);
+                    fail(responses, trace, requestId, e);
                 }
             });
         } catch (RuntimeException e) {
-            fail(responses, requestId, e);
+            fail(responses, trace, requestId, e);
         }
     }
 
-    private static void fail(StreamObserver<GenerateResponse> responses, String requestId, Throwable error) {
-        if (error instanceof StatusRuntimeException status) {
-            responses.onError(status);
-            return;
+    private static void fail(StreamObserver<GenerateResponse> responses, RequestTrace trace, String requestId,
+                             Throwable error) {
+        StatusRuntimeException status = error instanceof StatusRuntimeException s ? s
+                : Status.INTERNAL.withDescription("internal error (request " + requestId + ")").asRuntimeException();
+        if (status != error) {
+            log.error("request {}: unexpected error", requestId, error);
         }
-        log.error("request {}: unexpected error", requestId, error);
-        responses.onError(Status.INTERNAL.withDescription("internal error (request " + requestId + ")")
-                .asRuntimeException());
+        responses.onError(status);
+        trace.failed(status.getStatus().getCode(), 0, Double.NaN);
     }
 
     /**
@@ -98,22 +112,27 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         private final ServerCallStreamObserver<GenerateResponse> call;
         private final LoadedModel model;
         private final String requestId;
-        private final String profileKey;
         private final double mergeMs;
+        private final RequestTrace trace;
         private final StringBuilder text = new StringBuilder();
         private GenerateResponse.Builder last;
+        private int steps;
+        private double firstTokenMs = Double.NaN;
 
         StreamingListener(ServerCallStreamObserver<GenerateResponse> call, LoadedModel model, String requestId,
-                          String profileKey, double mergeMs) {
+                          double mergeMs, RequestTrace trace) {
             this.call = call;
             this.model = model;
             this.requestId = requestId;
-            this.profileKey = profileKey;
             this.mergeMs = mergeMs;
+            this.trace = trace;
         }
 
         @Override
         public void onStep(StepOutput step) {
+            if (steps++ == 0) {
+                firstTokenMs = trace.sinceArrivalMs(); // kept only for a call that fails later
+            }
             text.append(step.text());
             GenerateResponse.Builder message = GenerateResponse.newBuilder()
                     .addTokenIds(step.tokenId())
@@ -129,6 +148,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         @Override
         public void onComplete(Completion completion) {
             if (call.isCancelled()) {
+                trace.failed(Status.Code.CANCELLED, completion.completionTokens(), completion.timeToFirstTokenMs());
                 return;
             }
             GenerateResponse.Builder message = last != null ? last : GenerateResponse.newBuilder();
@@ -146,9 +166,10 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             RefusalVerdict verdict = REFUSALS.classify(text.toString());
             message.setSafety(SafetyVerdict.newBuilder().setRefused(verdict.refused())
                     .setDetector(verdict.detector()).setScore(verdict.score()));
-            message.setProfileKey(profileKey).setRequestId(requestId);
+            message.setProfileKey(trace.profileKey()).setRequestId(requestId);
             call.onNext(message.build());
             call.onCompleted();
+            trace.completed(completion, verdict);
         }
 
         @Override
@@ -156,6 +177,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             if (!call.isCancelled()) {
                 call.onError(status.asRuntimeException());
             }
+            trace.failed(status.getCode(), steps, firstTokenMs);
         }
 
         private TokenLogprob logprobs(TokenLogprobs lp) {

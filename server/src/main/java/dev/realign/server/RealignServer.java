@@ -46,7 +46,7 @@ public final class RealignServer implements AutoCloseable {
         this.models = models;
         this.monitoring = new Monitoring(monitoringOptions, models);
         this.server = builder
-                .addService(new InferenceService(models, monitoring.observer()))
+                .addService(new InferenceService(models, monitoring.refusals(), monitoring.observer()))
                 .addService(new AdaptersService(models, adapterRoots))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())

@@ -38,19 +38,22 @@ import org.slf4j.LoggerFactory;
 public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
 
-    /** Every response gets a refusal verdict: string matching, microseconds at the end of a stream. */
-    private static final RefusalDetector REFUSALS = new KeywordDetector();
-
     private final ModelRegistry models;
+    private final RefusalDetector refusals;
     private final RequestObserver observer;
 
     public InferenceService(ModelRegistry models) {
-        this(models, RequestObserver.NONE);
+        this(models, new KeywordDetector(), RequestObserver.NONE);
     }
 
-    /** @param observer told how every call ended, for metrics and the request log */
-    public InferenceService(ModelRegistry models, RequestObserver observer) {
+    /**
+     * @param refusals gives every response its refusal verdict, once at the end of the stream (the keyword
+     *                 detector takes microseconds)
+     * @param observer told how every call ended, for metrics and the request log
+     */
+    public InferenceService(ModelRegistry models, RefusalDetector refusals, RequestObserver observer) {
         this.models = models;
+        this.refusals = refusals;
         this.observer = observer;
     }
 
@@ -80,7 +83,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
                 }
                 double mergeMs = (System.nanoTime() - mergeStart) / 1e6;
                 trace.merged(mergeMs);
-                var listener = new StreamingListener(call, entry.model(), requestId, mergeMs, trace);
+                var listener = new StreamingListener(call, entry.model(), requestId, mergeMs, refusals, trace);
                 try {
                     entry.scheduler().submit(new GenerationTask(requestId, lease, mapped.promptTokens(),
                             mapped.sampling(), deadlineNanos, arrival, listener, cancelled));
@@ -113,6 +116,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         private final LoadedModel model;
         private final String requestId;
         private final double mergeMs;
+        private final RefusalDetector refusals;
         private final RequestTrace trace;
         private final StringBuilder text = new StringBuilder();
         private GenerateResponse.Builder last;
@@ -120,11 +124,12 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         private double firstTokenMs = Double.NaN;
 
         StreamingListener(ServerCallStreamObserver<GenerateResponse> call, LoadedModel model, String requestId,
-                          double mergeMs, RequestTrace trace) {
+                          double mergeMs, RefusalDetector refusals, RequestTrace trace) {
             this.call = call;
             this.model = model;
             this.requestId = requestId;
             this.mergeMs = mergeMs;
+            this.refusals = refusals;
             this.trace = trace;
         }
 
@@ -163,7 +168,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
                     .setTotalTimeMs(completion.totalTimeMs())
                     .setMergeTimeMs(mergeMs)
                     .setSeed(completion.seed()));
-            RefusalVerdict verdict = REFUSALS.classify(text.toString());
+            RefusalVerdict verdict = refusals.classify(text.toString());
             message.setSafety(SafetyVerdict.newBuilder().setRefused(verdict.refused())
                     .setDetector(verdict.detector()).setScore(verdict.score()));
             message.setProfileKey(trace.profileKey()).setRequestId(requestId);

@@ -1,5 +1,6 @@
 package dev.realign.server.metrics;
 
+import dev.realign.safety.RefusalDetector;
 import dev.realign.server.models.ModelRegistry;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -26,6 +27,10 @@ public final class Monitoring implements AutoCloseable {
         }
         observers.add(new RequestLog(options.logPrompts()));
         this.observer = RequestObserver.all(observers);
+    }
+
+    public RefusalDetector refusals() {
+        return options.refusals();
     }
 
     public RequestObserver observer() {

@@ -3,6 +3,8 @@ package dev.realign.server;
 import dev.realign.server.adapters.AdapterRoots;
 import dev.realign.server.grpc.AdaptersService;
 import dev.realign.server.grpc.InferenceService;
+import dev.realign.server.metrics.Monitoring;
+import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.tenancy.AuthInterceptor;
 import dev.realign.server.tenancy.Tenants;
@@ -28,7 +30,9 @@ public final class RealignServer implements AutoCloseable {
     private final ModelRegistry models;
     private final Tenants tenants;
     private final HealthStatusManager health = new HealthStatusManager();
+    private final Monitoring monitoring;
     private final Server server;
+    private volatile boolean serving; // what /healthz reports: false before start and from the drain on
     private boolean stopped;
 
     public RealignServer(ServerBuilder<?> builder, ModelRegistry models) {
@@ -37,16 +41,26 @@ public final class RealignServer implements AutoCloseable {
 
     /** Development mode: one open tenant whose adapters load from {@code adapterRoots}. */
     public RealignServer(ServerBuilder<?> builder, ModelRegistry models, AdapterRoots adapterRoots) {
-        this(builder, models, Tenants.development(adapterRoots));
+        this(builder, models, Tenants.development(adapterRoots), MonitoringOptions.LOG_ONLY);
     }
 
-    /** Every call but health and reflection is mapped to a tenant by its API key (open in development mode). */
+    /** Tenants by API key; metrics only in the request log (no HTTP endpoint). */
     public RealignServer(ServerBuilder<?> builder, ModelRegistry models, Tenants tenants) {
+        this(builder, models, tenants, MonitoringOptions.LOG_ONLY);
+    }
+
+    /**
+     * Every call but health and reflection is mapped to a tenant by its API key (open in development mode).
+     * Register every model before: the metrics bind to the models present now.
+     */
+    public RealignServer(ServerBuilder<?> builder, ModelRegistry models, Tenants tenants,
+                         MonitoringOptions monitoringOptions) {
         this.models = models;
         this.tenants = tenants;
+        this.monitoring = new Monitoring(monitoringOptions, models);
         this.server = builder
                 .intercept(new AuthInterceptor(tenants))
-                .addService(new InferenceService(models, tenants))
+                .addService(new InferenceService(models, tenants, monitoring.refusals(), monitoring.observer()))
                 .addService(new AdaptersService(models))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
@@ -55,15 +69,27 @@ public final class RealignServer implements AutoCloseable {
 
     public RealignServer start() throws IOException {
         server.start();
+        try {
+            monitoring.start(() -> serving);
+        } catch (IOException e) {
+            server.shutdownNow();
+            throw e;
+        }
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus("realign.v1.Inference", ServingStatus.SERVING);
         health.setStatus("realign.v1.Adapters", ServingStatus.SERVING);
+        serving = true;
         return this;
     }
 
     /** The bound port (useful with port 0). */
     public int port() {
         return server.getPort();
+    }
+
+    /** The bound port of /metrics and /healthz, or -1 when they are off. */
+    public int metricsPort() {
+        return monitoring.metricsPort();
     }
 
     public ModelRegistry models() {
@@ -76,6 +102,7 @@ public final class RealignServer implements AutoCloseable {
             return;
         }
         stopped = true;
+        serving = false;
         health.enterTerminalState();
         long deadline = System.nanoTime() + grace.toNanos();
         try {
@@ -93,6 +120,8 @@ public final class RealignServer implements AutoCloseable {
         } finally {
             tenants.close();
             models.close();
+            // Last, so that /healthz answers 503 and /metrics stays scrapable through the whole drain.
+            monitoring.close();
         }
     }
 

@@ -3,6 +3,7 @@ package dev.realign.server.cli;
 import dev.realign.model.LoadedModel;
 import dev.realign.server.RealignServer;
 import dev.realign.server.adapters.AdapterRoots;
+import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.models.ServingLimits;
 import dev.realign.server.tenancy.Tenants;
@@ -78,6 +79,14 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--grace", defaultValue = "30", description = "Seconds running streams get to finish at shutdown")
     int graceSeconds;
 
+    @Option(names = "--metrics-port", defaultValue = "" + MonitoringOptions.DEFAULT_METRICS_PORT,
+            description = "Port of /metrics (Prometheus) and /healthz on --host; 0 picks a free one, -1 turns them off"
+                    + " (default: ${DEFAULT-VALUE})")
+    int metricsPort;
+
+    @Option(names = "--log-prompts", description = "Include prompt text in the JSON request log (off: prompts are user data)")
+    boolean logPrompts;
+
     @Option(names = "--port-file", description = "Write the bound port to this file once serving (for scripts with --port 0)")
     Path portFile;
 
@@ -123,7 +132,8 @@ public final class ServeCommand implements Callable<Integer> {
         }
         tenants.watch(Duration.ofSeconds(Math.max(1, configPollSeconds)));
         RealignServer server = new RealignServer(
-                NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models, tenants).start();
+                NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models, tenants,
+                new MonitoringOptions(host, metricsPort, logPrompts)).start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             log.info("shutting down: finishing running streams (grace {} s)", graceSeconds);
             server.shutdown(Duration.ofSeconds(graceSeconds));
@@ -135,6 +145,9 @@ public final class ServeCommand implements Callable<Integer> {
         } else {
             log.info("Realign listening on {}:{} (model '{}'); {} tenants from {}, watched for changes", host,
                     server.port(), id, tenants.config().orElseThrow().tenants().size(), config);
+        }
+        if (server.metricsPort() != MonitoringOptions.OFF) {
+            log.info("metrics on http://{}:{}/metrics, health on /healthz", host, server.metricsPort());
         }
         if (portFile != null) {
             Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");

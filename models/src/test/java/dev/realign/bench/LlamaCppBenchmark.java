@@ -25,10 +25,10 @@ import org.junit.jupiter.api.Test;
  * second, with the memory-bandwidth bound (weight bytes per token over measured read bandwidth).
  *
  * <p>Both engines get the same prompt (random ids from the same seed as {@link DecodeBenchmark}), greedy
- * decoding, the same thread count (the machine's cores). llama.cpp keeps its defaults otherwise (an F16 KV
- * cache; ours is F32, a few MB per token at these lengths against 0.9-1.7 GB of weights). llama.cpp's decode
- * rate is (n - 1) tokens over the time of an n-token request minus that of a 1-token request, the median of
- * {@link #RUNS}.
+ * decoding, the same thread count (the machine's cores), loaded side by side and measured in alternating
+ * rounds. llama.cpp keeps its defaults otherwise (an F16 KV cache; ours is F32, a few MB per token at these
+ * lengths against 0.8-1.5 GB of weights). llama.cpp's decode rate is (n - 1) tokens over the time of an
+ * n-token request minus that of a 1-token request; every figure is the median of {@link #RUNS} rounds.
  *
  * <p>Excluded from the default build (tag {@code benchmark}); it takes a few minutes and wants a quiet machine:
  * <pre>./mvnw -pl models test -Pbenchmark -Dtest=LlamaCppBenchmark</pre>
@@ -39,10 +39,10 @@ import org.junit.jupiter.api.Test;
 class LlamaCppBenchmark {
     static final int PROMPT = 256;
     static final int DECODE = 64;
-    static final int RUNS = 3;
+    static final int RUNS = 5;
     static final long SEED = 7;
 
-    record Row(String dtype, long bytesPerToken, DecodeBenchmark.Result ours, double theirTtftMs, double theirRate) {}
+    record Row(String dtype, long bytesPerToken, double ourTtftMs, double ourRate, double theirTtftMs, double theirRate) {}
 
     @Test
     void realignAgainstLlamaCpp() throws Exception {
@@ -63,12 +63,7 @@ class LlamaCppBenchmark {
                 System.out.println("exporting " + gguf + " (once)");
                 GgufExporter.exportModel(model, gguf, dtype);
             }
-            DecodeBenchmark.Result ours;
-            try (LoadedModel loaded = LoadedModel.load("bench", model, Device.cpu(), ComputeType.parse(dtype.name()))) {
-                ours = DecodeBenchmark.run(loaded, PROMPT, DECODE, RUNS, SEED);
-            }
-            double[] theirs = llamaCpp(gguf, spec.vocabSize(), threads);
-            rows.add(new Row(dtype.name(), ours.bytesPerDecodedToken(), ours, theirs[0], theirs[1]));
+            rows.add(measure(dtype, model, gguf, spec.vocabSize(), threads));
         }
         String table = table(rows, bandwidth, threads)
                 + "\nLoad average (1, 5, 15 min) before: " + loadBefore + "; after: " + loadAverage()
@@ -77,25 +72,38 @@ class LlamaCppBenchmark {
         Files.writeString(dir.resolve("results.md"), table);
     }
 
-    /** @return {median time to first token in ms, median decode tokens per second} */
-    private static double[] llamaCpp(Path gguf, int vocab, int threads) {
+    /**
+     * Both engines loaded side by side and measured in alternating rounds (ours, then llama.cpp's), so that
+     * load from other processes during the run hits both alike; each figure is the median over the rounds.
+     */
+    private static Row measure(GgufDtype dtype, Path model, Path gguf, int vocab, int threads) {
         int[] prompt = new SplittableRandom(SEED).ints(PROMPT, 0, vocab).toArray();
-        try (LlamaCpp engine = LlamaCpp.load(gguf, PROMPT + DECODE + 16, threads, false)) {
-            engine.generateIgnoringEnd(Arrays.copyOf(prompt, 16), 4); // warm up
-            double[] ttft = new double[RUNS];
-            double[] rate = new double[RUNS];
+        double[] ourTtft = new double[RUNS];
+        double[] ourRate = new double[RUNS];
+        double[] theirTtft = new double[RUNS];
+        double[] theirRate = new double[RUNS];
+        long bytesPerToken;
+        try (LoadedModel ours = LoadedModel.load("bench", model, Device.cpu(), ComputeType.parse(dtype.name()));
+             LlamaCpp theirs = LlamaCpp.load(gguf, PROMPT + DECODE + 16, threads, false)) {
+            bytesPerToken = DecodeBenchmark.bytesPerDecodedToken(ours);
+            theirs.generateIgnoringEnd(Arrays.copyOf(prompt, 16), 4); // warm up
             for (int r = 0; r < RUNS; r++) {
+                DecodeBenchmark.Result result = DecodeBenchmark.run(ours, PROMPT, DECODE, 1, SEED); // warms up itself
+                ourTtft[r] = result.timeToFirstTokenMs();
+                ourRate[r] = result.decodeTokensPerSecond();
                 long start = System.nanoTime();
-                engine.generateIgnoringEnd(prompt, 1);
+                theirs.generateIgnoringEnd(prompt, 1);
                 long first = System.nanoTime();
-                engine.generateIgnoringEnd(prompt, DECODE + 1);
+                theirs.generateIgnoringEnd(prompt, DECODE + 1);
                 long end = System.nanoTime();
                 double prefillNs = first - start;
-                ttft[r] = prefillNs / 1e6;
-                rate[r] = DECODE / ((end - first - prefillNs) / 1e9);
+                theirTtft[r] = prefillNs / 1e6;
+                theirRate[r] = DECODE / ((end - first - prefillNs) / 1e9);
+                System.out.printf(Locale.ROOT, "%s round %d: Realign %.2f tok/s, TTFT %.0f ms; llama.cpp %.2f tok/s,"
+                        + " TTFT %.0f ms%n", dtype, r, ourRate[r], ourTtft[r], theirRate[r], theirTtft[r]);
             }
-            return new double[] {median(ttft), median(rate)};
         }
+        return new Row(dtype.name(), bytesPerToken, median(ourTtft), median(ourRate), median(theirTtft), median(theirRate));
     }
 
     private static String table(List<Row> rows, MemoryBandwidth.Result bandwidth, int threads) {
@@ -111,9 +119,8 @@ class LlamaCppBenchmark {
         for (Row r : rows) {
             double bound = bandwidth.bestGBps() * 1e9 / r.bytesPerToken();
             s.append(String.format(Locale.ROOT, "| %s | %.0f | %.1f | %.1f | %.1f | %.2f | %.0f | %.0f | %.2f |%n",
-                    r.dtype(), r.bytesPerToken() / 1048576.0, bound, r.ours().decodeTokensPerSecond(), r.theirRate(),
-                    r.ours().decodeTokensPerSecond() / r.theirRate(), r.ours().timeToFirstTokenMs(), r.theirTtftMs(),
-                    r.ours().timeToFirstTokenMs() / r.theirTtftMs()));
+                    r.dtype(), r.bytesPerToken() / 1048576.0, bound, r.ourRate(), r.theirRate(),
+                    r.ourRate() / r.theirRate(), r.ourTtftMs(), r.theirTtftMs(), r.ourTtftMs() / r.theirTtftMs()));
         }
         s.append("\ndecode ratio = Realign / llama.cpp tokens per second (higher is better for Realign);"
                 + " TTFT ratio = Realign / llama.cpp time (lower is better for Realign).\n");

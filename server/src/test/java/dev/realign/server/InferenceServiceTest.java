@@ -254,21 +254,6 @@ class InferenceServiceTest {
         assertThat(received.size()).isLessThan(300);
     }
 
-    @Test
-    void expiredDeadlineStopsDecoding() throws Exception {
-        // A random model may emit EOS early: find a prompt that runs the full length, then give it a third
-        // of the time that takes.
-        String prompt = longRunningPrompt();
-        long start = System.nanoTime();
-        server.generate(prompt(prompt, 300).build());
-        long fullMillis = (System.nanoTime() - start) / 1_000_000;
-        assertThatThrownBy(() -> server.blocking().withDeadlineAfter(Math.max(1, fullMillis / 3), TimeUnit.MILLISECONDS)
-                .generate(prompt(prompt, 300).build()).forEachRemaining(r -> { }))
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
-                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
-        awaitIdle();
-    }
-
     /** A prompt whose greedy continuation does not end before 300 tokens. */
     private static String longRunningPrompt() {
         for (String candidate : List.of("slow", "cancel me", "a long story", "the quick brown fox", "zzz", "1 2 3 4")) {

@@ -167,6 +167,8 @@ class TenantsEndToEndTest {
                     "policy max_tokens: sampling.max_tokens 32 exceeds 16 for tenant 'acme'");
             // Left at 0, max_tokens takes the policy's bound instead of the server's larger default.
             assertThat(acme.generateText(request(adapter("task", 0.7), 0)).tokenIds()).hasSizeLessThanOrEqualTo(16);
+            // Finished and denied requests alike leave no concurrency slot held (freed before the last message).
+            assertThat(tenants.inFlight("acme")).isZero();
         }
         try (var beta = client("beta-key")) {
             assertThat(beta.generateText(request(adapter("task", 1.0), 4)).tokenIds()).hasSize(4);

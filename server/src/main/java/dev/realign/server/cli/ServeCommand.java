@@ -8,6 +8,7 @@ import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.models.ServingLimits;
 import dev.realign.server.tenancy.Tenants;
 import io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -93,7 +94,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Mixin
     EngineOptions engine;
 
-    private Tenants tenants() throws java.io.IOException {
+    private Tenants tenants() throws IOException {
         if (config == null) {
             return Tenants.development(new AdapterRoots(adapterRoots));
         }

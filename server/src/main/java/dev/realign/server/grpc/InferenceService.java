@@ -67,15 +67,14 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         var trace = new RequestTrace(observer, requestId, tenant.name(), arrival, request);
         try {
             ModelRegistry.Entry entry = models.resolve(request.getModel());
-            GenerateRequestMapper.Mapped mapped = GenerateRequestMapper.map(request, entry.model());
-            mapped = mapped.withMaxTokens(tenant.checkMaxTokens(
-                    Integer.toUnsignedLong(request.getSampling().getMaxTokens()), mapped.sampling().maxTokens()));
+            GenerateRequestMapper.Mapped asked = GenerateRequestMapper.map(request, entry.model());
+            GenerateRequestMapper.Mapped mapped = asked.withMaxTokens(tenant.checkMaxTokens(
+                    Integer.toUnsignedLong(request.getSampling().getMaxTokens()), asked.sampling().maxTokens()));
             ProfileKey key = entry.merges().resolve(request.getProfile(), tenant);
             tenant.checkProfile(key);
             trace.resolved(entry.model().id(), key, mapped.promptTokens().length);
             // Held from here until the stream ends, whichever way it ends (the slot closes once).
             Tenants.Slot held = slot = tenants.admit(tenant);
-            var finalMapped = mapped;
             Deadline deadline = Context.current().getDeadline();
             long deadlineNanos = deadline == null ? Long.MAX_VALUE
                     : System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS);
@@ -93,8 +92,8 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
                 trace.merged(mergeMs);
                 var listener = new StreamingListener(call, entry.model(), requestId, mergeMs, refusals, trace, held);
                 try {
-                    entry.scheduler().submit(new GenerationTask(requestId, lease, finalMapped.promptTokens(),
-                            finalMapped.sampling(), deadlineNanos, arrival, listener, cancelled));
+                    entry.scheduler().submit(new GenerationTask(requestId, lease, mapped.promptTokens(),
+                            mapped.sampling(), deadlineNanos, arrival, listener, cancelled));
                 } catch (RuntimeException e) {
                     lease.close();
                     held.close();

@@ -11,7 +11,9 @@ import dev.realign.api.v1.ListAdaptersRequest;
 import dev.realign.api.v1.LoadAdapterRequest;
 import dev.realign.api.v1.MergeProfile;
 import dev.realign.api.v1.SamplingParams;
+import dev.realign.api.v1.GenerateResponse;
 import dev.realign.client.ClientOptions;
+import dev.realign.client.GenerationHandle;
 import dev.realign.client.GenerationResult;
 import dev.realign.client.RealignClient;
 import dev.realign.merge.RandomLora;
@@ -27,12 +29,16 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -98,6 +104,7 @@ class TenantsEndToEndTest {
                   - name: beta
                     api_keys: [%s]
                     adapter_roots: [beta-adapters]
+                    policy: {max_concurrent_requests: 1}
                 """.formatted(keys, Tenants.sha256Hex("beta-key"));
     }
 
@@ -167,9 +174,51 @@ class TenantsEndToEndTest {
                     "policy max_tokens: sampling.max_tokens 32 exceeds 16 for tenant 'acme'");
             // Left at 0, max_tokens takes the policy's bound instead of the server's larger default.
             assertThat(acme.generateText(request(adapter("task", 0.7), 0)).tokenIds()).hasSizeLessThanOrEqualTo(16);
+            // Finished and denied requests alike leave no concurrency slot held (freed before the last message).
+            assertThat(tenants.inFlight("acme")).isZero();
         }
         try (var beta = client("beta-key")) {
             assertThat(beta.generateText(request(adapter("task", 1.0), 4)).tokenIds()).hasSize(4);
+        }
+    }
+
+    @Test
+    void aRequestOverTheConcurrencyLimitIsResourceExhaustedAndACancelFreesTheSlot() throws Exception {
+        try (var beta = client("beta-key")) {
+            CountDownLatch firstToken = new CountDownLatch(1);
+            CompletableFuture<Status> ended = new CompletableFuture<>();
+            // Greedy on this model runs the full 400 tokens (no end token), so it is still running below.
+            GenerationHandle running = beta.generate(request(MergeProfile.getDefaultInstance(), 400), new StreamObserver<>() {
+                @Override
+                public void onNext(GenerateResponse value) {
+                    firstToken.countDown();
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    ended.complete(Status.fromThrowable(t));
+                }
+
+                @Override
+                public void onCompleted() {
+                    ended.complete(Status.OK);
+                }
+            });
+            assertThat(firstToken.await(30, TimeUnit.SECONDS)).isTrue();
+            assertStatus(() -> beta.generateText(request(MergeProfile.getDefaultInstance(), 4)),
+                    Status.Code.RESOURCE_EXHAUSTED, "policy max_concurrent_requests: tenant 'beta'");
+            // Another tenant's quota is its own.
+            try (var acme = client("acme-key")) {
+                assertThat(acme.generateText(request(MergeProfile.getDefaultInstance(), 4)).tokenIds()).hasSize(4);
+            }
+            running.cancel("test done");
+            assertThat(ended.get(30, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (tenants.inFlight("beta") != 0) {
+                assertThat(System.nanoTime()).as("slot freed after the cancel").isLessThan(deadline);
+                Thread.sleep(20);
+            }
+            assertThat(beta.generateText(request(MergeProfile.getDefaultInstance(), 4)).tokenIds()).hasSize(4);
         }
     }
 

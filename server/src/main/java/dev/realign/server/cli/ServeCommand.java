@@ -1,5 +1,6 @@
 package dev.realign.server.cli;
 
+import ch.qos.logback.classic.LoggerContext;
 import dev.realign.model.LoadedModel;
 import dev.realign.server.RealignServer;
 import dev.realign.server.adapters.AdapterRoots;
@@ -139,6 +140,10 @@ public final class ServeCommand implements Callable<Integer> {
             log.info("shutting down: finishing running streams (grace {} s)", graceSeconds);
             server.shutdown(Duration.ofSeconds(graceSeconds));
             log.info("stopped");
+            // The request log is written asynchronously (logback.xml): stopping the context flushes its queue.
+            if (LoggerFactory.getILoggerFactory() instanceof LoggerContext logging) {
+                logging.stop();
+            }
         }));
         if (tenants.isOpen()) {
             log.info("Realign listening on {}:{} (model '{}'); DEVELOPMENT MODE: no tenants configured, open access",

@@ -13,6 +13,7 @@ import dev.realign.server.adapters.AdapterRoots;
 import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.models.ServingLimits;
+import dev.realign.server.tenancy.Tenants;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
@@ -45,7 +46,7 @@ class HealthzDrainTest {
                 new ServingLimits(4, 8, 256, 1, 16));
         String name = InProcessServerBuilder.generateName();
         RealignServer server = new RealignServer(InProcessServerBuilder.forName(name).directExecutor(), models,
-                AdapterRoots.none(), new MonitoringOptions("127.0.0.1", 0, false)).start();
+                Tenants.development(AdapterRoots.none()), new MonitoringOptions("127.0.0.1", 0, false)).start();
         ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
         int port = server.metricsPort();
         assertThat(healthz(port)).isEqualTo(200);

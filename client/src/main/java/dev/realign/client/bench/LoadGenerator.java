@@ -40,18 +40,21 @@ public final class LoadGenerator {
     public BenchReport run(BenchPlan plan) {
         if (plan.warmup() > 0) {
             // Warm-up is bounded by its own count only: the plan's duration is for the measured part.
-            phase(plan, plan.warmup(), Long.MAX_VALUE);
+            phase(plan, plan.warmup(), null);
         }
-        long stopStarting = plan.duration() == null ? Long.MAX_VALUE : clock.getAsLong() + plan.duration().toNanos();
-        return BenchReport.of(plan, phase(plan, plan.requests() == 0 ? Long.MAX_VALUE : plan.requests(), stopStarting));
+        return BenchReport.of(plan, phase(plan, plan.requests() == 0 ? Long.MAX_VALUE : plan.requests(),
+                plan.duration() == null ? null : clock.getAsLong() + plan.duration().toNanos()));
     }
 
-    private List<RequestOutcome> phase(BenchPlan plan, long count, long stopStartingNanos) {
+    /** @param stopStartingNanos the clock reading after which no request starts, or null for none */
+    private List<RequestOutcome> phase(BenchPlan plan, long count, Long stopStartingNanos) {
         var outcomes = new ConcurrentLinkedQueue<RequestOutcome>();
         var next = new AtomicLong();
         Runnable stream = () -> {
             long i;
-            while (clock.getAsLong() - stopStartingNanos < 0 && (i = next.getAndIncrement()) < count) {
+            // nanoTime readings may be negative: compare by difference, never against a sentinel value.
+            while ((stopStartingNanos == null || clock.getAsLong() - stopStartingNanos < 0)
+                    && (i = next.getAndIncrement()) < count) {
                 outcomes.add(send(plan.request(i)));
             }
         };

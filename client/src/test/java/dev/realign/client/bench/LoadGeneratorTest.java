@@ -144,6 +144,20 @@ class LoadGeneratorTest {
     }
 
     @Test
+    void aDurationHoldsOnANegativeClock() {
+        // System.nanoTime may be negative; a duration bound must not overflow into "never start".
+        var now = new AtomicLong(Long.MIN_VALUE / 2);
+        var generator = new LoadGenerator(client, () -> now.getAndAdd(1_000_000));
+        var timed = new BenchPlan(1, 0, Duration.ofMillis(50), 0, List.of("p"), 4, null, null, List.of(), List.of(),
+                null);
+
+        var report = generator.run(timed);
+
+        // Each request reads the clock six times (loop check, start, three chunks, end): 6 ms per request.
+        assertThat(report.requests()).isBetween(5, 12).isEqualTo(server.requests.size());
+    }
+
+    @Test
     void planRejectsRunsThatWouldNotEndAndMeaninglessOptions() {
         assertThatThrownBy(() -> new BenchPlan(1, 0, null, 0, List.of("p"), 4, null, null, List.of(), List.of(), null))
                 .hasMessageContaining("must end");

@@ -50,6 +50,26 @@ class ExportCommandTest {
     }
 
     @Test
+    void extractsALoraFromAFullFineTuneAndItLoads() {
+        Path base = SyntheticModels.write(SyntheticModelSpec.tiny(Architecture.LLAMA3, 6), dir.resolve("base"));
+        Path lora;
+        try (LoadedModel model = LoadedModel.load("b", base, Device.cpu(), ComputeType.AUTO)) {
+            lora = RandomLora.write(dir.resolve("lora"), model.weights(), RandomLora.ALL_PROJECTIONS, 4, 4, 0.1, 8);
+        }
+        Path full = dir.resolve("full");
+        assertThat(run("export", "--model", base.toString(), "--adapter", "t=" + lora, "--format", "safetensors",
+                "--out", full.toString())).isZero();
+        Path extracted = dir.resolve("extracted");
+        assertThat(run("extract-lora", "--base", base.toString(), "--model", full.toString(), "--rank", "4",
+                "--out", extracted.toString())).isZero();
+        try (LoadedModel model = LoadedModel.load("b", base, Device.cpu(), ComputeType.AUTO);
+             var adapter = dev.realign.merge.Adapters.load("x", extracted, model)) {
+            assertThat(adapter.rank()).isEqualTo(4);
+            assertThat(adapter.targets()).hasSize(14); // 7 projections x 2 layers
+        }
+    }
+
+    @Test
     void aWrongFormatIsNamed() {
         StringWriter err = new StringWriter();
         int code = ServerMain.commandLine().setErr(new PrintWriter(err)).execute("export", "--model",

@@ -232,9 +232,11 @@ class LlamaCppParityTest {
         GgufExporter.exportLora(adapter, dir, lora, GgufDtype.F32);
         try (LoadedModel ours = LoadedModel.load(c.name(), dir, Device.cpu(), ComputeType.F32);
              NDManager profiles = ours.manager().newSubManager()) {
-            Weights full = GreedyParity.mergeLora(ours.weights(), adapter, 1.0, profiles);
-            Weights half = GreedyParity.mergeLora(ours.weights(), adapter, 0.5, profiles);
-            GgufExporter.exportModel(full, dir, merged, GgufExportOptions.of(GgufDtype.F32));
+            // What the server serves for the adapter at ratios 1 and 0.5 (unmerged LoRA), and the merged tensors.
+            Weights full = GreedyParity.servedLora(ours.weights(), adapter, 1.0, profiles);
+            Weights half = GreedyParity.servedLora(ours.weights(), adapter, 0.5, profiles);
+            GgufExporter.exportModel(GreedyParity.mergeLora(ours.weights(), adapter, 1.0, profiles), dir, merged,
+                    GgufExportOptions.of(GgufDtype.F32));
             try (LlamaCpp withLora = LlamaCpp.load(base, 128, 2, true, lora)) {
                 for (String prompt : PROMPTS) {
                     int[] ids = ours.tokenizer().encode(prompt);

@@ -137,6 +137,15 @@ public final class GreedyParity {
      * becomes W + ratio * (alpha / r) * B @ A, computed in fp32 in {@code manager} (which owns the new tensors).
      * Only plain LoRA (no rsLoRA, rank or alpha patterns), as the tests write it.
      */
+    /**
+     * The weights our server serves for a LINEAR profile of this PEFT adapter at {@code ratio}: the adapter
+     * loaded by the production loader and applied unmerged (the fast path), its factors owned by {@code manager}.
+     */
+    public static Weights servedLora(Weights base, Path adapterDir, double ratio, NDManager manager) {
+        var adapter = dev.realign.merge.Adapters.load("parity", adapterDir, base.config(), base, manager);
+        return dev.realign.merge.ProfileMerger.unmerged(base, java.util.List.of(adapter), new double[] {ratio});
+    }
+
     public static Weights mergeLora(Weights base, Path adapterDir, double ratio, NDManager manager) {
         JsonNode config;
         try {

@@ -16,13 +16,13 @@ import java.util.Map;
  * result = t * mean_i(m_i) + (1 - t) * base  =  base + t * mean_i(delta_i)
  * </pre>
  * over the flattened tensor, or per row ({@code filter_wise}: per slice along the last dimension; a 1-D
- * tensor is one row). Weights are not used (as in mergekit). Realign: where {@code |1 + (N - 1) cos| < 1e-6}
- * (the deltas cancel) t is unbounded (over 1e6); this is refused, naming the tensor, instead of writing
+ * tensor is one row). Weights are not used (as in mergekit). Realign: where {@code |1 + (N - 1) cos| < 1e-5}
+ * (the deltas cancel) t is unbounded (over 1e5); this is refused, naming the tensor, instead of writing
  * inf or noise.
  */
 public final class ModelStock implements MergeMethod {
-    /** Below this |1 + (N - 1) cos| (fp32 rounding of exactly opposite deltas is ~6e-8), t is refused. */
-    static final double SINGULAR = 1e-6;
+    /** Below this |1 + (N - 1) cos| (fp32 rounding of exactly opposite deltas reaches ~1e-7; 1e-5 leaves room), t is refused. */
+    static final double SINGULAR = 1e-5;
     private static final List<ParameterSpec> PARAMETERS = List.of(ParameterSpec.bool("filter_wise",
             "compute the interpolation ratio per row (along the last dimension) instead of per tensor", false));
 

@@ -1,12 +1,10 @@
 package dev.realign.server.cli;
 
+import dev.realign.bench.BenchmarkModel;
 import dev.realign.bench.DecodeBenchmark;
 import dev.realign.bench.MemoryBandwidth;
 import dev.realign.model.ComputeType;
 import dev.realign.model.LoadedModel;
-import dev.realign.model.synthetic.SyntheticModelSpec;
-import dev.realign.model.synthetic.SyntheticModels;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -42,7 +40,7 @@ public final class EngineBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = model != null ? model : benchmarkModel();
+        Path dir = model != null ? model : BenchmarkModel.ensure();
         MemoryBandwidth.Result bandwidth = MemoryBandwidth.measure(bandwidthMiB << 20, 5);
         System.out.printf(Locale.ROOT, "machine: %d cores, %s %s; java %s%n", Runtime.getRuntime().availableProcessors(),
                 System.getProperty("os.name"), System.getProperty("os.arch"), System.getProperty("java.version"));
@@ -60,14 +58,5 @@ public final class EngineBenchCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    private static Path benchmarkModel() {
-        Path dir = Path.of(System.getProperty("realign.home", ".")).resolve(".realign/bench-model");
-        if (!Files.isRegularFile(dir.resolve("config.json"))) {
-            System.out.println("writing the benchmark-shape random model to " + dir + " (once)");
-            SyntheticModels.write(SyntheticModelSpec.benchmarkShape(), dir);
-        }
-        return dir;
     }
 }

@@ -5,6 +5,7 @@ import dev.realign.api.v1.AdapterWeight;
 import dev.realign.api.v1.MergeProfile;
 import dev.realign.bench.BenchmarkModel;
 import dev.realign.generate.DecodeStep;
+import dev.realign.generate.TextStream;
 import dev.realign.generate.SamplingParams;
 import dev.realign.generate.Sequence;
 import dev.realign.merge.MergedProfile;
@@ -118,7 +119,7 @@ public class ProfileFirstTokenBenchmark {
         long start = System.nanoTime();
         try (ProfileLease lease = cache.acquire(key).join();
              KvCache kv = new KvCache(model.config(), PROMPT_TOKENS + 1, model.manager());
-             Sequence sequence = new Sequence(prompt, kv, SamplingParams.greedy(1), NoText.INSTANCE, Set.of())) {
+             Sequence sequence = new Sequence(prompt, kv, SamplingParams.greedy(1), TextStream.NONE, Set.of())) {
             int token = step.run(lease.profile().weights(), List.of(sequence), model.manager()).getFirst().tokenId();
             times.record(System.nanoTime() - start);
             lastBuilt = lease.profile();

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import dev.realign.bench.BenchmarkModel;
 import dev.realign.bench.DecodeBenchmark;
 import dev.realign.generate.DecodeStep;
+import dev.realign.generate.TextStream;
 import dev.realign.generate.SamplingParams;
 import dev.realign.generate.Sequence;
 import dev.realign.merge.Adapters;
@@ -96,7 +97,7 @@ public class UnmergedDecodeBenchmark {
     public void prefill(IterationParams params) {
         times.begin(params);
         kv = new KvCache(model.config(), PROMPT_TOKENS + DECODE_TOKENS + 1, model.manager());
-        sequence = new Sequence(prompt, kv, SamplingParams.greedy(DECODE_TOKENS + 1), NoText.INSTANCE, Set.of());
+        sequence = new Sequence(prompt, kv, SamplingParams.greedy(DECODE_TOKENS + 1), TextStream.NONE, Set.of());
         step.run(view, List.of(sequence), model.manager());
     }
 

@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * An in-process Realign server whose Inference service replays a script, records what it received
@@ -54,6 +55,7 @@ public final class FakeRealignServer implements AutoCloseable {
 
     private volatile List<GenerateResponse> script = List.of();
     private volatile Status failure;
+    private volatile Function<GenerateRequest, Status> failureFor = request -> null;
     private volatile boolean holdOpen;
 
     public FakeRealignServer() {
@@ -103,6 +105,15 @@ public final class FakeRealignServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Fails the generations this picks a status for (null = serve it), before any chunk, as a server
+     * rejects a request it will not run; takes precedence over {@link #failWith}.
+     */
+    public FakeRealignServer failFor(Function<GenerateRequest, Status> rule) {
+        failureFor = rule;
+        return this;
+    }
+
     /** Leaves each generation open after the scripted chunks, until the client cancels. */
     public FakeRealignServer holdOpen() {
         holdOpen = true;
@@ -138,6 +149,11 @@ public final class FakeRealignServer implements AutoCloseable {
             }
             var call = (ServerCallStreamObserver<GenerateResponse>) observer;
             call.setOnCancelHandler(cancelled::countDown);
+            Status rejected = failureFor.apply(request);
+            if (rejected != null) {
+                observer.onError(rejected.asRuntimeException());
+                return;
+            }
             script.forEach(observer::onNext);
             if (failure != null) {
                 observer.onError(failure.asRuntimeException());

@@ -21,18 +21,6 @@ public final class DecodeBenchmark {
     public record Result(int promptTokens, int decodeTokens, double timeToFirstTokenMs, double decodeTokensPerSecond,
                          long bytesPerDecodedToken) {}
 
-    private static final TextStream NO_TEXT = new TextStream() {
-        @Override
-        public String push(int tokenId) {
-            return "";
-        }
-
-        @Override
-        public String flush() {
-            return "";
-        }
-    };
-
     private DecodeBenchmark() {}
 
     public static Result run(LoadedModel model, int promptTokens, int decodeTokens, int runs, long seed) {
@@ -55,7 +43,7 @@ public final class DecodeBenchmark {
     private static double[] once(LoadedModel model, DecodeStep step, int[] prompt, int decodeTokens) {
         SamplingParams greedy = SamplingParams.greedy(decodeTokens + 1);
         try (KvCache cache = new KvCache(model.config(), prompt.length + decodeTokens + 1, model.manager());
-             Sequence sequence = new Sequence(prompt, cache, greedy, NO_TEXT, Set.of())) {
+             Sequence sequence = new Sequence(prompt, cache, greedy, TextStream.NONE, Set.of())) {
             long start = System.nanoTime();
             step.run(model.weights(), List.of(sequence), model.manager());
             long first = System.nanoTime();

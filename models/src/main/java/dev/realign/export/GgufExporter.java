@@ -25,8 +25,10 @@ import java.util.List;
  * <p>The weights may come from a model folder or from any {@link Weights} view, such as a merged profile whose
  * overrides replace some tensors: config.json and the tokenizer files are always read from the model folder.
  *
- * <p>Everything llama.cpp cannot express is a {@link GgufExportException} raised before a byte is written;
- * the file appears atomically, so an export never leaves a broken file behind.
+ * <p>Everything llama.cpp cannot express is a {@link GgufExportException} naming it, raised before anything is
+ * written (a config the engine itself rejects is a {@code ModelConfigException} from {@link ModelConfig#load}).
+ * The file is written beside the target and moved in place; a failure while writing (such as a value that
+ * overflows F16) removes the partial file, so an export never leaves a broken file behind.
  */
 public final class GgufExporter {
     private GgufExporter() {}

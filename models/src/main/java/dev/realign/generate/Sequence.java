@@ -78,8 +78,8 @@ public final class Sequence implements AutoCloseable {
             if (stops.stopped()) {
                 finish = FinishReason.STOP;
             } else if (generated >= params.maxTokens() || cache.length() >= cache.capacity()) {
-                finish = FinishReason.LENGTH;
                 piece += stops.push(text.flush()) + stops.flush();
+                finish = stops.stopped() ? FinishReason.STOP : FinishReason.LENGTH;
             }
         }
         return new StepOutput(token, piece, logprobs, finish);

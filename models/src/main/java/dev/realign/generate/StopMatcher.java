@@ -24,6 +24,20 @@ public final class StopMatcher {
         if (stops.isEmpty()) {
             return drain(pending.length());
         }
+        int first = firstStop();
+        if (first >= 0) {
+            // A longer stop that starts earlier may still complete ("c\n\n" while "\n" is already here):
+            // until it can or cannot, only the text before it is safe.
+            int earlier = pending.length() - longestStopPrefixSuffix();
+            if (earlier >= first) {
+                return stopAt(first);
+            }
+            return drain(earlier);
+        }
+        return drain(pending.length() - longestStopPrefixSuffix());
+    }
+
+    private int firstStop() {
         int first = -1;
         for (String stop : stops) {
             int at = pending.indexOf(stop);
@@ -31,13 +45,14 @@ public final class StopMatcher {
                 first = at;
             }
         }
-        if (first >= 0) {
-            stopped = true;
-            String out = pending.substring(0, first);
-            pending.setLength(0);
-            return out;
-        }
-        return drain(pending.length() - longestStopPrefixSuffix());
+        return first;
+    }
+
+    private String stopAt(int first) {
+        stopped = true;
+        String out = pending.substring(0, first);
+        pending.setLength(0);
+        return out;
     }
 
     /** Whether a stop string was seen: generation must end. */
@@ -47,7 +62,12 @@ public final class StopMatcher {
 
     /** The held-back text, at the end of generation when no stop string completed. */
     public String flush() {
-        return stopped ? "" : drain(pending.length());
+        if (stopped) {
+            return "";
+        }
+        // No more text: a stop that was held back for a longer, earlier candidate now applies.
+        int first = firstStop();
+        return first >= 0 ? stopAt(first) : drain(pending.length());
     }
 
     // The longest suffix of pending that is a proper prefix of some stop string must wait for more text.

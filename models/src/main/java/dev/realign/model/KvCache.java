@@ -27,9 +27,14 @@ public final class KvCache implements AutoCloseable {
         this.keys = new NDArray[config.numLayers()];
         this.values = new NDArray[config.numLayers()];
         Shape shape = new Shape(capacity, config.numKvHeads(), config.headDim());
-        for (int i = 0; i < keys.length; i++) {
-            keys[i] = manager.zeros(shape, DataType.FLOAT32);
-            values[i] = manager.zeros(shape, DataType.FLOAT32);
+        try {
+            for (int i = 0; i < keys.length; i++) {
+                keys[i] = manager.zeros(shape, DataType.FLOAT32);
+                values[i] = manager.zeros(shape, DataType.FLOAT32);
+            }
+        } catch (RuntimeException e) {
+            manager.close(); // an allocation that fails halfway (out of memory) must not keep the other half
+            throw e;
         }
     }
 

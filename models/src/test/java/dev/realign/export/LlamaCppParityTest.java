@@ -79,10 +79,11 @@ class LlamaCppParityTest {
 
     /**
      * @param seed     the model's seed
+     * @param edit     changes to the written model folder (config fields, extra tensors)
      * @param loraSeed the random LoRA's seed in the adapter test (picked like the model seeds: margins, and
      *                 continuations of at least 32 tokens at ratios 1 and 0.5)
      */
-    record Case(String name, Architecture arch, long seed, long loraSeed, Consumer<ObjectNode> configEdit,
+    record Case(String name, Architecture arch, long seed, long loraSeed, Consumer<Path> edit,
                 GgufExportOptions options) {
         @Override
         public String toString() {
@@ -93,13 +94,17 @@ class LlamaCppParityTest {
     static Stream<Case> cases() {
         return Stream.of(
                 // GQA (4 heads, 2 kv heads) with llama3 rope scaling: exercises the q/k permutation and rope_freqs.
-                new Case("llama3-gqa-rope-scaling", Architecture.LLAMA3, 8, 101, c -> {}, GgufExportOptions.of(GgufDtype.F32)),
+                new Case("llama3-gqa-rope-scaling", Architecture.LLAMA3, 8, 101, d -> {}, GgufExportOptions.of(GgufDtype.F32)),
                 // q/k/v biases and tied embeddings (no output.weight).
-                new Case("qwen2-bias-tied", Architecture.QWEN2, 4, 111, c -> {}, GgufExportOptions.of(GgufDtype.F32)),
+                new Case("qwen2-bias-tied", Architecture.QWEN2, 4, 111, d -> {}, GgufExportOptions.of(GgufDtype.F32)),
                 // multi-head attention, plain RoPE.
-                new Case("llama2-mha", Architecture.LLAMA2, 3, 0, c -> {}, GgufExportOptions.of(GgufDtype.F32)),
+                new Case("llama2-mha", Architecture.LLAMA2, 3, 0, d -> {}, GgufExportOptions.of(GgufDtype.F32)),
+                // Llama with attention_bias: q/k biases interleaved like their rows, an o_proj bias.
+                new Case("llama-attention-bias", Architecture.LLAMA2, 8, 0, LlamaCppParityTest::addAttentionBiases,
+                        GgufExportOptions.of(GgufDtype.F32)),
                 // model_type mistral without a window (as Mistral 7B v0.2+), loaded by llama.cpp as llama.
-                new Case("mistral-no-window", Architecture.MISTRAL, 3, 0, c -> c.putNull("sliding_window"),
+                new Case("mistral-no-window", Architecture.MISTRAL, 3, 0,
+                        d -> editConfig(d, c -> c.putNull("sliding_window")),
                         GgufExportOptions.of(GgufDtype.F32)));
     }
 
@@ -126,7 +131,7 @@ class LlamaCppParityTest {
         Path dir = tmp.resolve(c.name());
         if (!Files.exists(dir.resolve("config.json"))) {
             SyntheticModels.write(SyntheticModelSpec.tiny(c.arch(), c.seed()), dir);
-            editConfig(dir, c.configEdit());
+            c.edit().accept(dir);
         }
         return dir;
     }
@@ -139,6 +144,28 @@ class LlamaCppParityTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Adds random q/k/v/o biases (std 0.5, as SyntheticModels draws biases) and sets attention_bias. */
+    static void addAttentionBiases(Path dir) {
+        Path file = dir.resolve("model.safetensors");
+        var tensors = new java.util.LinkedHashMap<String, dev.realign.checkpoint.TensorData>();
+        var random = new java.util.SplittableRandom(77);
+        try (var f = dev.realign.checkpoint.SafetensorsFile.open(file)) {
+            for (String n : f.names()) {
+                tensors.put(n, dev.realign.checkpoint.TensorData.ofFloats(f.floats(n), f.info(n).shape()));
+                if (n.endsWith("_proj.weight") && n.contains("self_attn")) {
+                    int rows = Math.toIntExact(f.info(n).shape()[0]);
+                    float[] bias = new float[rows];
+                    for (int i = 0; i < rows; i++) {
+                        bias[i] = (float) (0.5 * random.nextGaussian());
+                    }
+                    tensors.put(n.replace(".weight", ".bias"), dev.realign.checkpoint.TensorData.ofFloats(bias, rows));
+                }
+            }
+        }
+        dev.realign.checkpoint.SafetensorsWriter.write(file, tensors);
+        editConfig(dir, c -> c.put("attention_bias", true));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -205,9 +232,11 @@ class LlamaCppParityTest {
         GgufExporter.exportLora(adapter, dir, lora, GgufDtype.F32);
         try (LoadedModel ours = LoadedModel.load(c.name(), dir, Device.cpu(), ComputeType.F32);
              NDManager profiles = ours.manager().newSubManager()) {
-            Weights full = GreedyParity.mergeLora(ours.weights(), adapter, 1.0, profiles);
-            Weights half = GreedyParity.mergeLora(ours.weights(), adapter, 0.5, profiles);
-            GgufExporter.exportModel(full, dir, merged, GgufExportOptions.of(GgufDtype.F32));
+            // What the server serves for the adapter at ratios 1 and 0.5 (unmerged LoRA), and the merged tensors.
+            Weights full = GreedyParity.servedLora(ours.weights(), adapter, 1.0, profiles);
+            Weights half = GreedyParity.servedLora(ours.weights(), adapter, 0.5, profiles);
+            GgufExporter.exportModel(GreedyParity.mergeLora(ours.weights(), adapter, 1.0, profiles), dir, merged,
+                    GgufExportOptions.of(GgufDtype.F32));
             try (LlamaCpp withLora = LlamaCpp.load(base, 128, 2, true, lora)) {
                 for (String prompt : PROMPTS) {
                     int[] ids = ours.tokenizer().encode(prompt);
@@ -238,7 +267,7 @@ class LlamaCppParityTest {
      */
     @Test
     void mistralWindowExportIsExactWithinTheWindow() {
-        Case c = new Case("mistral-window", Architecture.MISTRAL, 3, 0, cfg -> {},
+        Case c = new Case("mistral-window", Architecture.MISTRAL, 3, 0, d -> {},
                 GgufExportOptions.of(GgufDtype.F32).withLimitContextToSlidingWindow(true));
         Path dir = model(c);
         Path gguf = tmp.resolve("mistral-window.gguf");

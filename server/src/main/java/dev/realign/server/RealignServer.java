@@ -3,7 +3,11 @@ package dev.realign.server;
 import dev.realign.server.adapters.AdapterRoots;
 import dev.realign.server.grpc.AdaptersService;
 import dev.realign.server.grpc.InferenceService;
+import dev.realign.server.metrics.Monitoring;
+import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
+import dev.realign.server.tenancy.AuthInterceptor;
+import dev.realign.server.tenancy.Tenants;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -24,19 +28,40 @@ public final class RealignServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RealignServer.class);
 
     private final ModelRegistry models;
+    private final Tenants tenants;
     private final HealthStatusManager health = new HealthStatusManager();
+    private final Monitoring monitoring;
     private final Server server;
+    private volatile boolean serving; // what /healthz reports: false before start and from the drain on
     private boolean stopped;
 
     public RealignServer(ServerBuilder<?> builder, ModelRegistry models) {
         this(builder, models, AdapterRoots.none());
     }
 
+    /** Development mode: one open tenant whose adapters load from {@code adapterRoots}. */
     public RealignServer(ServerBuilder<?> builder, ModelRegistry models, AdapterRoots adapterRoots) {
+        this(builder, models, Tenants.development(adapterRoots), MonitoringOptions.LOG_ONLY);
+    }
+
+    /** Tenants by API key; metrics only in the request log (no HTTP endpoint). */
+    public RealignServer(ServerBuilder<?> builder, ModelRegistry models, Tenants tenants) {
+        this(builder, models, tenants, MonitoringOptions.LOG_ONLY);
+    }
+
+    /**
+     * Every call but health and reflection is mapped to a tenant by its API key (open in development mode).
+     * Register every model before: the metrics bind to the models present now.
+     */
+    public RealignServer(ServerBuilder<?> builder, ModelRegistry models, Tenants tenants,
+                         MonitoringOptions monitoringOptions) {
         this.models = models;
+        this.tenants = tenants;
+        this.monitoring = new Monitoring(monitoringOptions, models);
         this.server = builder
-                .addService(new InferenceService(models))
-                .addService(new AdaptersService(models, adapterRoots))
+                .intercept(new AuthInterceptor(tenants))
+                .addService(new InferenceService(models, tenants, monitoring.refusals(), monitoring.observer()))
+                .addService(new AdaptersService(models))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
@@ -44,15 +69,27 @@ public final class RealignServer implements AutoCloseable {
 
     public RealignServer start() throws IOException {
         server.start();
+        try {
+            monitoring.start(() -> serving);
+        } catch (IOException e) {
+            server.shutdownNow();
+            throw e;
+        }
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus("realign.v1.Inference", ServingStatus.SERVING);
         health.setStatus("realign.v1.Adapters", ServingStatus.SERVING);
+        serving = true;
         return this;
     }
 
     /** The bound port (useful with port 0). */
     public int port() {
         return server.getPort();
+    }
+
+    /** The bound port of /metrics and /healthz, or -1 when they are off. */
+    public int metricsPort() {
+        return monitoring.metricsPort();
     }
 
     public ModelRegistry models() {
@@ -65,6 +102,7 @@ public final class RealignServer implements AutoCloseable {
             return;
         }
         stopped = true;
+        serving = false;
         health.enterTerminalState();
         long deadline = System.nanoTime() + grace.toNanos();
         try {
@@ -80,7 +118,10 @@ public final class RealignServer implements AutoCloseable {
             Thread.currentThread().interrupt();
             server.shutdownNow();
         } finally {
+            tenants.close();
             models.close();
+            // Last, so that /healthz answers 503 and /metrics stays scrapable through the whole drain.
+            monitoring.close();
         }
     }
 

@@ -146,6 +146,27 @@ class ProfileServingTest {
     }
 
     @Test
+    void anUnloadedAdapterLeavesTheCacheAndIsFreed() {
+        entry.adapters().load("gone", loraV2);
+        MergeProfile.Builder profile = MergeProfile.newBuilder()
+                .addAdapters(AdapterWeight.newBuilder().setName("gone").setWeight(0.4));
+        String key = server.generate(request(profile, 2)).getLast().getProfileKey();
+        String hash = entry.adapters().get("gone").orElseThrow().source().contentHash();
+        assertThat(entry.adapters().unload("gone")).isTrue();
+        // The cached unmerged profile held the version; unloading dropped the profile (Caffeine's removal
+        // listener runs asynchronously), so the version is freed soon after.
+        boolean freed = false;
+        for (int i = 0; i < 200 && !freed; i++) {
+            var still = entry.adapters().retain("gone", hash);
+            still.ifPresent(dev.realign.server.adapters.AdapterVersion::close);
+            freed = still.isEmpty();
+            sleep(10);
+        }
+        assertThat(freed).isTrue();
+        assertThat(key).contains("gone@");
+    }
+
+    @Test
     void badProfilesNameTheFieldAndLeaveTheServerServing() {
         assertStatus(MergeProfile.newBuilder().addAdapters(AdapterWeight.newBuilder().setName("ghost").setWeight(1)),
                 Status.Code.NOT_FOUND, "profile.adapters[0].name: adapter 'ghost'");
@@ -171,6 +192,14 @@ class ProfileServingTest {
                 });
         assertThat(entry.adapters().get("foreign")).isEmpty();
         assertThat(ids(server.generate(request(ratio(0.5), 3)))).hasSize(3);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void assertStatus(MergeProfile.Builder profile, Status.Code code, String messagePart) {

@@ -54,6 +54,7 @@ public final class ClientMain {
         return new CommandLine(new ClientMain())
                 .addSubcommand(new GenerateCommand(context))
                 .addSubcommand(new HealthCommand(context))
+                .addSubcommand(new BenchCommand(context))
                 .setOut(context.out())
                 .setErr(context.err())
                 .setParameterExceptionHandler(reporter)

@@ -146,37 +146,33 @@ public final class GeneralizedTaskArithmetic implements MergeMethod {
         int n = input.size();
         String tensor = input.tensorName();
         try (NDManager scope = Tensors.scope(manager, input.base())) {
+            // Large fresh arrays cost more (page faults) than the arithmetic: update in place where we own them.
             List<NDArray> weighted = new ArrayList<>(n);
-            NDArray mixed = null;
             for (int i = 0; i < n; i++) {
                 NDArray d = Tensors.fp32(input.deltas().get(i), scope);
                 double density = input.density(i);
-                NDArray s = switch (sparsifier) {
-                    case NONE -> d;
-                    case MAGNITUDE -> Sparsifiers.magnitude(d, density, rescale);
+                float w = (float) input.weight(i);
+                NDArray wd = switch (sparsifier) {
+                    case NONE -> d.mul(w);
+                    case MAGNITUDE -> Sparsifiers.magnitude(d, density, rescale).muli(w);
                     case MAGNITUDE_OUTLIERS -> Sparsifiers.magnitudeOutliers(d, density,
-                            MergeParameters.real(p, "gamma"), rescale);
+                            MergeParameters.real(p, "gamma"), rescale).muli(w);
                     case RANDOM -> Sparsifiers.random(d, density, rescale, MergeParameters.integer(p, "seed"),
-                            tensor, i);
+                            tensor, i).muli(w);
                     case DELLA_MAGPRUNE -> Sparsifiers.dellaMagprune(d, density,
                             MergeParameters.real(p, "epsilon"), rescale, MergeParameters.integer(p, "seed"),
-                            tensor, i);
+                            tensor, i).muli(w);
                 };
-                NDArray wd = s.mul((float) input.weight(i));
-                if (s != d) {
-                    s.close();
-                }
-                if (election == null) {
-                    mixed = mixed == null ? wd : mixed.addi(wd);
-                    if (mixed != wd) {
-                        wd.close();
-                    }
+                if (election == null && !weighted.isEmpty()) {
+                    weighted.getFirst().addi(wd); // plain sum: accumulate as we go
+                    wd.close();
                 } else {
                     weighted.add(wd);
                 }
             }
-            NDArray divisor = null;
+            NDArray mixed;
             if (election == null) {
+                mixed = weighted.getFirst();
                 double sum = 0;
                 for (int i = 0; i < n; i++) {
                     sum += input.weight(i);
@@ -185,44 +181,69 @@ public final class GeneralizedTaskArithmetic implements MergeMethod {
                     mixed.divi((float) (Math.abs(sum) < 1e-8 ? 1 : sum));
                 }
             } else {
-                NDArray votes = null;
-                for (NDArray wd : weighted) {
-                    NDArray v = election == Consensus.SUM ? wd : wd.sign();
-                    votes = votes == null ? v.duplicate() : votes.addi(v);
-                    if (v != wd) {
-                        v.close();
-                    }
-                }
-                // +1 where the vote is >= 0, else -1
-                NDArray majority = votes.gte(0f).toType(DataType.FLOAT32, false).muli(2f).subi(1f);
-                votes.close();
-                mixed = scope.zeros(input.base().getShape(), DataType.FLOAT32);
-                divisor = normalize ? scope.zeros(input.base().getShape(), DataType.FLOAT32) : null;
-                for (int i = 0; i < n; i++) {
-                    NDArray wd = weighted.get(i);
-                    NDArray agrees = wd.sign().eq(majority);
-                    NDArray agreeing = agrees.toType(DataType.FLOAT32, false);
-                    agrees.close();
-                    mixed.addi(wd.muli(agreeing));
-                    if (divisor != null) {
-                        divisor.addi(agreeing.muli((float) input.weight(i)));
-                    }
-                    agreeing.close();
-                    wd.close();
-                }
-                majority.close();
-                if (divisor != null) {
-                    // divisor == 0 -> 1
-                    divisor.addi(divisor.eq(0f).toType(DataType.FLOAT32, false));
-                    mixed.divi(divisor);
-                }
+                mixed = disjointMerge(weighted, input, election, normalize);
             }
             if (lambda != 1) {
                 mixed.muli((float) lambda);
             }
-            NDArray result = Tensors.fp32(input.base(), scope).add(mixed);
-            return Tensors.keep(result, manager);
+            return Tensors.keep(mixed.addi(Tensors.fp32(input.base(), scope)), manager);
         }
+    }
+
+    /**
+     * Sign election and disjoint merge over the weighted deltas (consumed: modified in place), returning the
+     * (normalized when asked) mixed delta. With m = +1 where the vote is >= 0, else -1: an entry agrees where
+     * {@code wd * m > 0}, so {@code sum_i max(wd_i * m, 0) * m} is the sum of the agreeing entries.
+     */
+    private static NDArray disjointMerge(List<NDArray> weighted, TensorMerge input, Consensus election,
+            boolean normalize) {
+        int n = weighted.size();
+        NDArray majority = election == Consensus.SUM ? weighted.getFirst().duplicate() : weighted.getFirst().sign();
+        for (int i = 1; i < n; i++) {
+            NDArray wd = weighted.get(i);
+            if (election == Consensus.SUM) {
+                majority.addi(wd);
+            } else {
+                NDArray s = wd.sign();
+                majority.addi(s);
+                s.close();
+            }
+        }
+        // sign(vote + 0.5 * sign(vote)) maps -k..-1 -> -1 and 0, 1..k -> +1: in place, no comparison array
+        majority.signi().addi(0.5f).signi();
+        NDArray mixed = null;
+        NDArray divisor = null;
+        for (int i = 0; i < n; i++) {
+            NDArray wd = weighted.get(i).muli(majority);
+            NDArray agrees = wd.gt(0f);
+            wd.muli(agrees);
+            if (normalize) {
+                NDArray w = agrees.toType(DataType.FLOAT32, false).muli((float) input.weight(i));
+                if (divisor == null) {
+                    divisor = w;
+                } else {
+                    divisor.addi(w);
+                    w.close();
+                }
+            }
+            agrees.close();
+            if (mixed == null) {
+                mixed = wd;
+            } else {
+                mixed.addi(wd);
+                wd.close();
+            }
+        }
+        mixed.muli(majority);
+        majority.close();
+        if (divisor != null) {
+            NDArray zero = divisor.eq(0f);
+            divisor.addi(zero); // 0 -> 1
+            zero.close();
+            mixed.divi(divisor);
+            divisor.close();
+        }
+        return mixed;
     }
 
     @Override

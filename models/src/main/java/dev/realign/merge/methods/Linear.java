@@ -66,12 +66,17 @@ public final class Linear implements MergeMethod {
             NDArray mixed = null;
             for (int i = 0; i < input.size(); i++) {
                 NDArray wd = Tensors.fp32(input.deltas().get(i), scope).mul((float) input.weight(i));
-                mixed = mixed == null ? wd : mixed.addi(wd);
+                if (mixed == null) {
+                    mixed = wd;
+                } else {
+                    mixed.addi(wd);
+                    wd.close();
+                }
             }
             if (normalize) {
                 mixed.divi((float) sum);
             }
-            return Tensors.keep(Tensors.fp32(input.base(), scope).add(mixed), manager);
+            return Tensors.keep(mixed.addi(Tensors.fp32(input.base(), scope)), manager);
         }
     }
 
@@ -112,7 +117,12 @@ public final class Linear implements MergeMethod {
             NDArray acc = null;
             for (int i = 0; i < models.size(); i++) {
                 NDArray wm = Tensors.fp32(models.get(i), scope).mul((float) weights[i]);
-                acc = acc == null ? wm : acc.addi(wm);
+                if (acc == null) {
+                    acc = wm;
+                } else {
+                    acc.addi(wm);
+                    wm.close();
+                }
             }
             if (normalize) {
                 acc.divi((float) sum);

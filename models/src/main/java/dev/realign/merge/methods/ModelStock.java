@@ -16,15 +16,13 @@ import java.util.Map;
  * result = t * mean_i(m_i) + (1 - t) * base  =  base + t * mean_i(delta_i)
  * </pre>
  * over the flattened tensor, or per row ({@code filter_wise}: per slice along the last dimension; a 1-D
- * tensor is one row). Weights are not used (as in mergekit). Realign: where {@code 1 + (N - 1) cos} is 0
- * (the deltas cancel exactly) t is unbounded; this is refused, naming the tensor, instead of writing inf.
- * "Is 0" means below {@link #CANCEL_TOLERANCE}: cos is computed in fp32, so deltas that cancel exactly give
- * {@code 1 + cos} of a few fp32 ulps (~1e-7), not 0, and t would be ~1e7.
+ * tensor is one row). Weights are not used (as in mergekit). Realign: where {@code |1 + (N - 1) cos| < 1e-5}
+ * (the deltas cancel) t is unbounded (over 1e5); this is refused, naming the tensor, instead of writing
+ * inf or noise.
  */
 public final class ModelStock implements MergeMethod {
-    /** Below this, {@code 1 + (N - 1) cos} is taken as 0: well above fp32 rounding of a cosine, and a t of 1e5. */
-    static final float CANCEL_TOLERANCE = 1e-5f;
-
+    /** Below this |1 + (N - 1) cos| (fp32 rounding of exactly opposite deltas reaches ~1e-7; 1e-5 leaves room), t is refused. */
+    static final double SINGULAR = 1e-5;
     private static final List<ParameterSpec> PARAMETERS = List.of(ParameterSpec.bool("filter_wise",
             "compute the interpolation ratio per row (along the last dimension) instead of per tensor", false));
 
@@ -80,7 +78,9 @@ public final class ModelStock implements MergeMethod {
             int pairs = 0;
             for (int i = 0; i < n; i++) {
                 for (int j = i + 1; j < n; j++) {
-                    NDArray dot = offsets.get(i).mul(offsets.get(j)).sum(new int[] {-1}, true);
+                    NDArray product = offsets.get(i).mul(offsets.get(j));
+                    NDArray dot = product.sum(new int[] {-1}, true);
+                    product.close();
                     NDArray cos = dot.divi(norms.get(i).mul(norms.get(j)).maximum(1e-6f)).clip(-1, 1);
                     cosSum = cosSum == null ? cos : cosSum.addi(cos);
                     pairs++;
@@ -88,10 +88,10 @@ public final class ModelStock implements MergeMethod {
             }
             NDArray cos = cosSum.divi((float) pairs);
             NDArray denominator = cos.mul((float) (n - 1)).addi(1f);
-            if (denominator.abs().lt(CANCEL_TOLERANCE).any().getBoolean()) {
+            if (denominator.abs().lt((float) SINGULAR).any().getBoolean()) {
                 throw new IllegalArgumentException("method 'model_stock': the deltas of tensor "
                         + input.tensorName() + " cancel (mean pairwise cosine " + worst(cos, n)
-                        + "), so t = N cos / (1 + (N - 1) cos) is unbounded");
+                        + "), so t = N cos / (1 + (N - 1) cos) is unbounded (|1 + (N - 1) cos| < " + SINGULAR + ")");
             }
             NDArray t = cos.mul((float) n).divi(denominator);
             NDArray mean = null;
@@ -99,7 +99,7 @@ public final class ModelStock implements MergeMethod {
                 mean = mean == null ? o.duplicate() : mean.addi(o);
             }
             mean.divi((float) n);
-            NDArray merged = Tensors.fp32(input.base(), scope).add(mean.muli(t).reshape(shape));
+            NDArray merged = mean.muli(t).reshape(shape).addi(Tensors.fp32(input.base(), scope));
             return Tensors.keep(merged, manager);
         }
     }

@@ -77,7 +77,7 @@ public final class SafeLora implements MergeMethod {
                     chosen = projected.reshape(task.getShape());
                 }
             }
-            NDArray result = Tensors.fp32(input.base(), scope).add(chosen.mul((float) input.weight(0)));
+            NDArray result = chosen.mul((float) input.weight(0)).addi(Tensors.fp32(input.base(), scope));
             return Tensors.keep(result, manager);
         }
     }

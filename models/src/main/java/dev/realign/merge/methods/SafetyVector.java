@@ -54,8 +54,8 @@ public final class SafetyVector implements MergeMethod {
         Map<String, Object> p = params.resolve(this);
         double lambda = MergeParameters.real(p, "lambda");
         try (NDManager scope = Tensors.scope(manager, input.base())) {
-            NDArray acc = Tensors.fp32(input.base(), scope).add(
-                    Tensors.fp32(input.deltas().get(0), scope).mul((float) input.weight(0)));
+            NDArray acc = Tensors.fp32(input.deltas().get(0), scope).mul((float) input.weight(0));
+            acc.addi(Tensors.fp32(input.base(), scope));
             for (int i = 1; i < input.size(); i++) {
                 NDArray unsafe = Tensors.fp32(input.deltas().get(i), scope).mul((float) (lambda * input.weight(i)));
                 acc.subi(unsafe);

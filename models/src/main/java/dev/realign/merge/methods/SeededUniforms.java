@@ -1,14 +1,7 @@
 package dev.realign.merge.methods;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 
@@ -32,8 +25,6 @@ import java.util.SplittableRandom;
 public final class SeededUniforms {
     /** Elements per independently seeded block. */
     public static final int BLOCK = 1 << 16;
-    /** Elements per native array created at once (bounded Java buffers). */
-    static final int CHUNK = 1 << 24;
 
     private static final long ADAPTER_GAMMA = 0x9E3779B97F4A7C15L;
     private static final long BLOCK_GAMMA = 0xD1B54A32D192ED03L;
@@ -45,10 +36,11 @@ public final class SeededUniforms {
         return mix64(mix64(seed ^ fnv1a64(tensorName)) + (adapterIndex + 1L) * ADAPTER_GAMMA);
     }
 
-    /** The 24-bit draws {@code r_j} for elements [start, start + count) of stream {@code key}, into {@code out}. */
-    static void draws(long key, long start, int count, IntSink out) {
+    /** The 24-bit draws {@code r_j} of elements [start, start + count) of stream {@code key}, into {@code out[0, count)}. */
+    static void draws(long key, long start, int count, int[] out) {
         long end = start + count;
         long j = start;
+        int at = 0;
         while (j < end) {
             long block = j / BLOCK;
             long blockStart = block * BLOCK;
@@ -56,48 +48,45 @@ public final class SeededUniforms {
             for (long skip = blockStart; skip < j; skip++) {
                 rng.nextInt();
             }
-            long blockEnd = Math.min(end, blockStart + BLOCK);
-            for (; j < blockEnd; j++) {
-                out.accept((int) (j - start), rng.nextInt() >>> 8);
+            int len = (int) (Math.min(end, blockStart + BLOCK) - j);
+            for (int i = 0; i < len; i++) {
+                out[at + i] = rng.nextInt() >>> 8;
             }
+            at += len;
+            j += len;
         }
     }
 
     /**
-     * A BOOLEAN array of {@code n} elements (flat), true where {@code u_j < p}: the Bernoulli(p) keep mask.
+     * A flat BOOLEAN array of {@code n} elements, true where {@code u_j < p}: the Bernoulli(p) keep mask.
      * Allocated in {@code manager}.
      */
     public static NDArray bernoulliMask(NDManager manager, long key, long n, double p) {
         // u_j < p  <=>  r_j < p * 2^24  <=>  r_j < ceil(p * 2^24) for whole r_j
-        long bound = (long) Math.ceil(p * 0x1p24);
-        NDList parts = new NDList();
-        for (long start = 0; start < n; start += CHUNK) {
-            int count = (int) Math.min(CHUNK, n - start);
-            ByteBuffer buf = ByteBuffer.allocateDirect(count).order(ByteOrder.nativeOrder());
-            draws(key, start, count, (i, r) -> buf.put(i, (byte) (r < bound ? 1 : 0)));
-            parts.add(manager.create(buf, new Shape(count), DataType.BOOLEAN));
+        int bound = (int) Math.min(1 << 24, Math.ceil(p * 0x1p24));
+        FlatBlocks.MaskBuilder mask = new FlatBlocks.MaskBuilder(manager, n);
+        int[] r = new int[(int) Math.min(BLOCK, Math.max(n, 1))];
+        byte[] flags = new byte[r.length];
+        for (long start = 0; start < n; start += BLOCK) {
+            int count = (int) Math.min(BLOCK, n - start);
+            draws(key, start, count, r);
+            for (int i = 0; i < count; i++) {
+                flags[i] = (byte) (r[i] < bound ? 1 : 0);
+            }
+            mask.put(start, flags, count);
         }
-        return joined(manager, parts, DataType.BOOLEAN);
+        return mask.build();
     }
 
-    /** The uniforms {@code u_j} of elements [start, start + count) as a FLOAT32 array in {@code manager}. */
+    /** The uniforms {@code u_j} of elements [start, start + count) as a flat FLOAT32 array in {@code manager}. */
     public static NDArray uniforms(NDManager manager, long key, long start, int count) {
-        ByteBuffer bytes = ByteBuffer.allocateDirect(count * 4).order(ByteOrder.nativeOrder());
-        FloatBuffer buf = bytes.asFloatBuffer();
-        draws(key, start, count, (i, r) -> buf.put(i, r * 0x1p-24f));
-        return manager.create(bytes, new Shape(count), DataType.FLOAT32);
-    }
-
-    private static NDArray joined(NDManager manager, NDList parts, DataType type) {
-        if (parts.isEmpty()) {
-            return manager.create(new Shape(0), type);
+        int[] r = new int[count];
+        draws(key, start, count, r);
+        float[] u = new float[count];
+        for (int i = 0; i < count; i++) {
+            u[i] = r[i] * 0x1p-24f;
         }
-        if (parts.size() == 1) {
-            return parts.get(0);
-        }
-        NDArray all = NDArrays.concat(parts);
-        parts.close();
-        return all;
+        return manager.create(u);
     }
 
     /** Stafford's variant 13 64-bit finalizer (as in SplittableRandom). */
@@ -117,8 +106,4 @@ public final class SeededUniforms {
         return h;
     }
 
-    @FunctionalInterface
-    interface IntSink {
-        void accept(int index, int value);
-    }
 }

@@ -65,7 +65,9 @@ public final class Slerp implements MergeMethod {
             NDArray other = base.add(Tensors.fp32(input.deltas().get(0), scope));
             double normA = Tensors.scalar(base.norm());
             double normB = Tensors.scalar(other.norm());
-            double dot = Tensors.scalar(base.mul(other).sum());
+            NDArray product = base.mul(other);
+            double dot = Tensors.scalar(product.sum());
+            product.close();
             dot /= (normA > EPS ? normA : 1) * (normB > EPS ? normB : 1);
             double s0;
             double s1;

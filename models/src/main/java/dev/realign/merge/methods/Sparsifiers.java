@@ -1,12 +1,9 @@
 package dev.realign.merge.methods;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 
 /**
  * The sparsifiers of generalized task arithmetic, over one delta tensor, after mergekit's {@code sparsify.py}
@@ -14,11 +11,16 @@ import ai.djl.ndarray.types.Shape;
  *
  * <p>Every method returns a new FLOAT32 array of the delta's shape, in the delta's manager, and frees its
  * temporaries; the input is neither modified nor closed. A density {@code >= 1} returns an unmasked copy
- * (no rescale), as in mergekit.
+ * (no rescale), as in mergekit. The keep decision of each entry is made in one streaming pass in Java
+ * ({@link FlatBlocks}); the tensor arithmetic stays in DJL.
  *
  * <p><b>Rescale</b> ({@code rescale=true}) is mergekit's L1-norm matching: {@code masked * (sum|delta| /
- * sum|masked|)}, skipped when either sum is below 1e-7. It is not the DARE paper's (or PEFT's) {@code 1/d}
- * rescale, which matches the norm only in expectation; L1 matching restores it exactly for each tensor.
+ * sum|masked|)}, skipped when either sum is below 1e-7 (Realign sums in double). It is not the DARE paper's
+ * (or PEFT's) {@code 1/d} rescale, which matches the norm only in expectation.
+ *
+ * <p><b>Order of magnitudes.</b> Where a method ranks entries by {@code |delta|}, equal magnitudes are
+ * ordered by flat (row-major) index, the lower index counting as larger: selections are exact (exactly k
+ * entries) and deterministic. mergekit leaves the order of ties to torch's sort.
  */
 public final class Sparsifiers {
     /** Below this L1 norm mergekit does not rescale. */
@@ -28,54 +30,45 @@ public final class Sparsifiers {
 
     /**
      * TIES's magnitude pruning: keeps the {@code k = floor(d * numel)} entries of largest {@code |delta|} over
-     * the whole tensor. Realign: ties at the k-th magnitude are broken by the lower flat (row-major) index, so
-     * exactly k entries are kept, deterministically (mergekit: torch.argsort's order; it also refuses k = 0,
-     * where Realign keeps nothing).
+     * the whole tensor. Realign: exactly k entries, ties by index (see the class comment); k = 0 keeps
+     * nothing (mergekit refuses it).
      */
     public static NDArray magnitude(NDArray delta, double density, boolean rescale) {
-        try (NDManager scope = delta.getManager().newSubManager()) {
-            NDArray d = Tensors.fp32(delta, scope);
-            NDArray out;
-            if (density >= 1) {
-                out = d.duplicate();
-            } else {
-                long k = (long) Math.floor(density * d.size());
-                out = masked(d, topMagnitudeMask(d, k), rescale);
-            }
-            return Tensors.keep(out, delta.getManager());
+        if (density >= 1) {
+            return copy(delta);
         }
+        return withScope(delta, d -> {
+            long k = (long) Math.floor(density * d.size());
+            Histogram h = Histogram.of(d);
+            return masked(d, keepTop(d, h.select(d, k), null), rescale);
+        });
     }
 
     /**
      * Model Breadcrumbs: sorts {@code |delta|} ascending and keeps ranks [n_bot, numel - n_top) where
      * {@code n_top = floor(gamma * numel)} and {@code n_bot = numel - floor(d * numel) - n_top} (if n_bot &lt; 0,
      * n_top += n_bot and n_bot = 0). Realign: when n_top is 0 the top ranks are kept (mergekit's slice
-     * {@code [n_bot:-0]} is empty and zeroes the whole delta), and ties are broken by flat index as in
-     * {@link #magnitude}.
+     * {@code [n_bot:-0]} is empty and zeroes the whole delta, as happens for any tensor under 1/gamma = 100
+     * entries at the default gamma); ties by index.
      */
     public static NDArray magnitudeOutliers(NDArray delta, double density, double gamma, boolean rescale) {
-        try (NDManager scope = delta.getManager().newSubManager()) {
-            NDArray d = Tensors.fp32(delta, scope);
-            NDArray out;
-            if (density >= 1) {
-                out = d.duplicate();
-            } else {
-                long n = d.size();
-                long target = (long) Math.floor(density * n);
-                long nTop = (long) Math.floor(gamma * n);
-                long nBot = n - target - nTop;
-                if (nBot < 0) {
-                    nTop += nBot;
-                    nBot = 0;
-                }
-                NDArray keep = topMagnitudeMask(d, n - nBot);
-                if (nTop > 0) {
-                    keep = keep.logicalAnd(topMagnitudeMask(d, nTop).logicalNot());
-                }
-                out = masked(d, keep, rescale);
-            }
-            return Tensors.keep(out, delta.getManager());
+        if (density >= 1) {
+            return copy(delta);
         }
+        return withScope(delta, d -> {
+            long n = d.size();
+            long target = (long) Math.floor(density * n);
+            long nTop = (long) Math.floor(gamma * n);
+            long nBot = n - target - nTop;
+            if (nBot < 0) {
+                nTop += nBot;
+                nBot = 0;
+            }
+            Histogram h = Histogram.of(d);
+            Cut keep = h.select(d, n - nBot);
+            Cut drop = nTop > 0 ? h.select(d, nTop) : null;
+            return masked(d, keepTop(d, keep, drop), rescale);
+        });
     }
 
     /**
@@ -84,29 +77,24 @@ public final class Sparsifiers {
      */
     public static NDArray random(NDArray delta, double density, boolean rescale, long seed, String tensorName,
             int adapterIndex) {
-        try (NDManager scope = delta.getManager().newSubManager()) {
-            NDArray d = Tensors.fp32(delta, scope);
-            NDArray out;
-            if (density >= 1) {
-                out = d.duplicate();
-            } else {
-                long key = SeededUniforms.key(seed, tensorName, adapterIndex);
-                NDArray keep = SeededUniforms.bernoulliMask(scope, key, d.size(), density)
-                        .toDevice(d.getDevice(), false)
-                        .reshape(d.getShape());
-                out = masked(d, keep, rescale);
-            }
-            return Tensors.keep(out, delta.getManager());
+        if (density >= 1) {
+            return copy(delta);
         }
+        return withScope(delta, d -> {
+            long key = SeededUniforms.key(seed, tensorName, adapterIndex);
+            NDArray keep = SeededUniforms.bernoulliMask(d.getManager(), key, d.size(), density);
+            return masked(d, keep, rescale);
+        });
     }
 
     /**
      * DELLA's MagPrune as mergekit implements it: within each row (a 1-D tensor is one row; Realign: a tensor
      * of more than two dimensions is seen as (shape[0], rest), where mergekit ranks along dimension 1), rank
-     * the entries by {@code |delta|} ascending, {@code rank_norm = rank / (cols - 1)} in [0, 1], keep with
-     * probability {@code p = d - epsilon + 2 * epsilon * rank_norm}, seeded like {@link #random}. Requires
-     * {@code 0 < d - epsilon} and {@code d + epsilon < 1} when d &lt; 1. Realign: a row of one element keeps
-     * with probability d (mergekit divides 0 by 0).
+     * the entries by {@code |delta|} ascending from 0, {@code rank_norm = rank / (cols - 1)}, and keep with
+     * probability {@code p = (d - epsilon) + rank_norm * 2 * epsilon}, evaluated in fp32 as
+     * {@code (float) rank * (float) (2 epsilon / (cols - 1)) + (float) (d - epsilon)}, seeded like
+     * {@link #random} ({@code keep = u_j < p}). Requires {@code 0 < d - epsilon} and {@code d + epsilon < 1}
+     * when d &lt; 1. Realign: a row of one element keeps with probability d (mergekit divides 0 by 0).
      */
     public static NDArray dellaMagprune(NDArray delta, double density, double epsilon, boolean rescale, long seed,
             String tensorName, int adapterIndex) {
@@ -115,118 +103,174 @@ public final class Sparsifiers {
                     + ": della needs density - epsilon > 0 and density + epsilon < 1, got density " + density
                     + " and epsilon " + epsilon);
         }
-        try (NDManager scope = delta.getManager().newSubManager()) {
-            NDArray d = Tensors.fp32(delta, scope);
-            NDArray out;
-            if (density >= 1) {
-                out = d.duplicate();
-            } else {
-                Shape shape = d.getShape();
-                long rows = shape.dimension() <= 1 ? 1 : shape.get(0);
-                long cols = d.size() / Math.max(rows, 1);
-                NDArray prob;
-                if (cols <= 1) {
-                    prob = scope.full(new Shape(d.size()), (float) density);
-                } else {
-                    NDArray mags = d.abs().reshape(rows, cols);
-                    NDArray order = mags.argSort(1, true);
-                    NDArray ranks = order.argSort(1, true);
-                    order.close();
-                    prob = ranks.toType(DataType.FLOAT32, false)
-                            .muli((float) (2 * epsilon / (cols - 1)))
-                            .addi((float) (density - epsilon))
-                            .reshape(-1);
-                    ranks.close();
-                }
-                long key = SeededUniforms.key(seed, tensorName, adapterIndex);
-                long n = d.size();
-                NDList parts = new NDList();
-                for (long start = 0; start < n; start += SeededUniforms.CHUNK) {
-                    int count = (int) Math.min(SeededUniforms.CHUNK, n - start);
-                    NDArray u = SeededUniforms.uniforms(scope, key, start, count).toDevice(d.getDevice(), false);
-                    NDArray p = n == count ? prob : prob.get(new NDIndex("{}:{}", start, start + count));
-                    parts.add(u.lt(p));
-                    u.close();
-                }
-                NDArray keep = (parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts))
-                        .reshape(shape);
-                out = masked(d, keep, rescale);
-            }
-            return Tensors.keep(out, delta.getManager());
+        if (density >= 1) {
+            return copy(delta);
         }
+        return withScope(delta, d -> {
+            Shape shape = d.getShape();
+            long n = d.size();
+            int cols = Math.toIntExact(shape.dimension() <= 1 ? n : n / shape.get(0));
+            long key = SeededUniforms.key(seed, tensorName, adapterIndex);
+            float step = cols > 1 ? (float) (2 * epsilon / (cols - 1)) : 0f;
+            float low = cols > 1 ? (float) (density - epsilon) : (float) density;
+            int rowsPerVisit = Math.max(1, (1 << 20) / Math.max(cols, 1));
+            int visit = Math.toIntExact((long) rowsPerVisit * cols);
+            int chunk = Math.toIntExact((long) visit * Math.max(1, FlatBlocks.DEFAULT_CHUNK / visit));
+            FlatBlocks.MaskBuilder mask = new FlatBlocks.MaskBuilder(d.getManager(), n, chunk);
+            long[] keys = new long[cols];
+            int[] draws = new int[visit];
+            byte[] flags = new byte[visit];
+            FlatBlocks.scan(d, chunk, visit, (start, data, length) -> {
+                SeededUniforms.draws(key, start, length, draws);
+                for (int row = 0; row < length; row += cols) {
+                    // ascending magnitude; among equal ones the higher column first (lower index = larger)
+                    for (int c = 0; c < cols; c++) {
+                        keys[c] = (long) (Float.floatToRawIntBits(data[row + c]) & 0x7FFFFFFF) << 32 | (cols - 1 - c);
+                    }
+                    Arrays.sort(keys);
+                    for (int rank = 0; rank < cols; rank++) {
+                        int at = row + cols - 1 - (int) keys[rank];
+                        float p = (float) rank * step + low;
+                        flags[at] = (byte) (draws[at] * 0x1p-24f < p ? 1 : 0);
+                    }
+                }
+                mask.put(start, flags, length);
+            });
+            return masked(d, mask.build(), rescale);
+        });
     }
 
     /**
      * A BOOLEAN mask of {@code x}'s shape, true at exactly the {@code min(max(k, 0), numel)} entries of largest
-     * {@code |x|}, ties at the k-th magnitude going to the lower flat index; except that when the k-th largest
-     * magnitude is 0, only the nonzero entries are marked (a kept zero changes nothing, and there may be
-     * millions of them). In {@code x}'s manager.
+     * {@code |x|} (ties by index). In {@code x}'s manager.
      */
     public static NDArray topMagnitudeMask(NDArray x, long k) {
         NDManager owner = x.getManager();
         try (NDManager scope = owner.newSubManager()) {
             NDArray v = Tensors.fp32(x, scope);
-            long n = v.size();
-            NDArray mask;
-            if (k <= 0) {
-                mask = scope.zeros(v.getShape(), DataType.BOOLEAN).toDevice(v.getDevice(), false);
-            } else if (k >= n) {
-                mask = scope.ones(v.getShape(), DataType.BOOLEAN).toDevice(v.getDevice(), false);
-            } else {
-                NDArray a = v.abs().reshape(-1);
-                double tau = kthLargest(a, k);
-                NDArray gt = a.gt(tau);
-                if (tau == 0) {
-                    mask = gt;
-                } else {
-                    long need = k - count(gt);
-                    NDArray eq = a.eq(tau);
-                    long ties = count(eq);
-                    if (ties > need) {
-                        // keep the first `need` tied entries: clear eq after the need-th one
-                        NDArray at = eq.nonzero();
-                        long last = at.getLong(need - 1, 0);
-                        at.close();
-                        eq.set(new NDIndex("{}:", last + 1), 0);
-                    }
-                    mask = gt.logicalOr(eq);
-                }
-                mask = mask.reshape(v.getShape());
-            }
+            NDArray mask = keepTop(v, Histogram.of(v).select(v, k), null).reshape(v.getShape());
             return Tensors.keep(mask, owner);
         }
     }
 
-    /** The k-th largest value of the flat array {@code a} (1 <= k < size), by a partial selection. */
-    static double kthLargest(NDArray a, long k) {
-        long n = a.size();
-        NDList top;
-        double tau;
-        if (k <= n - k) {
-            top = a.topK(Math.toIntExact(k), 0, true, false);
-            tau = Tensors.scalar(top.get(0).min());
-        } else {
-            top = a.topK(Math.toIntExact(n - k + 1), 0, false, false);
-            tau = Tensors.scalar(top.get(0).max());
-        }
-        top.close();
-        return tau;
+    // ------------------------------------------------------------------ selection by magnitude
+
+    /**
+     * The top-k set by magnitude as a cut: an entry is in it when its magnitude bits exceed {@code bits}, or
+     * equal them and it is among the first {@code ties} such entries in flat order.
+     */
+    record Cut(int bits, long ties) {
+        static final Cut ALL = new Cut(-1, 0);
+        static final Cut NONE = new Cut(Integer.MAX_VALUE, 0);
     }
 
-    /** {@code d * keep}, L1-rescaled when asked (see the class comment). New array in d's manager. */
+    /**
+     * Counts of the high 15 bits of {@code |x|}'s IEEE bits (sign cleared: for non-negative floats the bit
+     * patterns order like the values, NaN above infinity).
+     */
+    static final class Histogram {
+        final long[] high = new long[1 << 15];
+        long n;
+
+        static Histogram of(NDArray x) {
+            Histogram h = new Histogram();
+            h.n = x.size();
+            FlatBlocks.scan(x, (start, data, length) -> {
+                for (int i = 0; i < length; i++) {
+                    h.high[(Float.floatToRawIntBits(data[i]) & 0x7FFFFFFF) >>> 16]++;
+                }
+            });
+            return h;
+        }
+
+        /** The cut holding the k largest magnitudes; a second pass over the bucket of the k-th one. */
+        Cut select(NDArray x, long k) {
+            if (k <= 0) {
+                return Cut.NONE;
+            }
+            if (k >= n) {
+                return Cut.ALL;
+            }
+            long above = 0;
+            int bucket = high.length - 1;
+            while (above + high[bucket] < k) {
+                above += high[bucket];
+                bucket--;
+            }
+            long[] low = new long[1 << 16];
+            int hb = bucket;
+            FlatBlocks.scan(x, (start, data, length) -> {
+                for (int i = 0; i < length; i++) {
+                    int bits = Float.floatToRawIntBits(data[i]) & 0x7FFFFFFF;
+                    if (bits >>> 16 == hb) {
+                        low[bits & 0xFFFF]++;
+                    }
+                }
+            });
+            int l = low.length - 1;
+            while (above + low[l] < k) {
+                above += low[l];
+                l--;
+            }
+            return new Cut(hb << 16 | l, k - above);
+        }
+    }
+
+    /** The flat BOOLEAN mask of entries inside {@code keep} and outside {@code drop} (null: none dropped). */
+    private static NDArray keepTop(NDArray d, Cut keep, Cut drop) {
+        Cut dropCut = drop == null ? Cut.NONE : drop;
+        FlatBlocks.MaskBuilder mask = new FlatBlocks.MaskBuilder(d.getManager(), d.size());
+        byte[] flags = new byte[SeededUniforms.BLOCK];
+        long[] seen = new long[2];
+        FlatBlocks.scan(d, (start, data, length) -> {
+            for (int i = 0; i < length; i++) {
+                int bits = Float.floatToRawIntBits(data[i]) & 0x7FFFFFFF;
+                boolean in = bits > keep.bits() || bits == keep.bits() && seen[0]++ < keep.ties();
+                boolean out = bits > dropCut.bits() || bits == dropCut.bits() && seen[1]++ < dropCut.ties();
+                flags[i] = (byte) (in && !out ? 1 : 0);
+            }
+            mask.put(start, flags, length);
+        });
+        return mask.build();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** {@code d * keep} (keep flat or shaped), L1-rescaled when asked. New array in d's manager. */
     static NDArray masked(NDArray d, NDArray keep, boolean rescale) {
-        NDArray out = d.mul(keep.toType(DataType.FLOAT32, false));
+        NDArray out = d.mul(keep.toDevice(d.getDevice(), false).reshape(d.getShape()));
         if (rescale) {
-            double before = Tensors.scalar(d.abs().sum());
-            double after = Tensors.scalar(out.abs().sum());
-            if (before >= RESCALE_EPS && after >= RESCALE_EPS) {
-                out.muli((float) (before / after));
+            double[] sums = new double[2];
+            FlatBlocks.scan(d, (start, data, length) -> {
+                double s = 0;
+                for (int i = 0; i < length; i++) {
+                    s += Math.abs(data[i]);
+                }
+                sums[0] += s;
+            });
+            FlatBlocks.scan(out, (start, data, length) -> {
+                double s = 0;
+                for (int i = 0; i < length; i++) {
+                    s += Math.abs(data[i]);
+                }
+                sums[1] += s;
+            });
+            if (sums[0] >= RESCALE_EPS && sums[1] >= RESCALE_EPS) {
+                out.muli((float) (sums[0] / sums[1]));
             }
         }
         return out;
     }
 
-    private static long count(NDArray bool) {
-        return bool.countNonzero().toType(DataType.INT64, false).getLong();
+    private static NDArray copy(NDArray delta) {
+        return withScope(delta, NDArray::duplicate);
+    }
+
+    /** Runs {@code body} on an fp32 view of {@code delta} in a scratch scope; the result moves to delta's manager. */
+    private static NDArray withScope(NDArray delta, java.util.function.Function<NDArray, NDArray> body) {
+        NDManager owner = delta.getManager();
+        try (NDManager scope = owner.newSubManager(delta.getDevice())) {
+            return Tensors.keep(body.apply(Tensors.fp32(delta, scope)), owner);
+        }
     }
 }

@@ -167,11 +167,17 @@ class MergePropertiesTest {
     }
 
     @Test
-    void magnitudeAtAZeroThresholdKeepsOnlyNonzeros() {
+    void tiesAtTheCutGoToTheLowerIndex() {
         try (NDManager m = Fixtures.manager()) {
-            NDArray a = m.create(new float[] {0, 3, 0, -2, 0, 0, 1, 0});
-            NDArray mask = Sparsifiers.topMagnitudeMask(a, 5);
-            assertThat(mask.toBooleanArray()).containsExactly(false, true, false, true, false, false, true, false);
+            NDArray zeros = m.create(new float[] {0, 3, 0, -2, -0f, 0, 1, 0});
+            assertThat(Sparsifiers.topMagnitudeMask(zeros, 5).toBooleanArray())
+                    .containsExactly(true, true, true, true, false, false, true, false);
+            NDArray twos = m.create(new float[] {2, -2, 5, 2, -2, 1}, new Shape(2, 3));
+            NDArray mask = Sparsifiers.topMagnitudeMask(twos, 3);
+            assertThat(mask.getShape()).isEqualTo(new Shape(2, 3));
+            assertThat(mask.toBooleanArray()).containsExactly(true, true, true, false, false, false);
+            assertThat(Sparsifiers.topMagnitudeMask(twos, 0).toBooleanArray()).containsOnly(false);
+            assertThat(Sparsifiers.topMagnitudeMask(twos, 6).toBooleanArray()).containsOnly(true);
         }
     }
 
@@ -215,6 +221,27 @@ class MergePropertiesTest {
     }
 
     @Test
+    void sparsifiersLeaveOnlyTheirResultInTheDeltasManager() {
+        try (NDManager m = Fixtures.manager()) {
+            NDArray x = m.randomNormal(new Shape(8, 16)).toType(DataType.FLOAT16, false);
+            for (int i = 0; i < 5; i++) {
+                try (NDManager scope = m.newSubManager()) {
+                    NDArray d = x.reshape(8, 16);
+                    d.attach(scope);
+                    NDArray out = switch (i) {
+                        case 0 -> Sparsifiers.magnitude(d, 0.5, true);
+                        case 1 -> Sparsifiers.magnitudeOutliers(d, 0.5, 0.1, true);
+                        case 2 -> Sparsifiers.random(d, 0.5, true, 1, "x", 0);
+                        case 3 -> Sparsifiers.dellaMagprune(d, 0.5, 0.1, true, 1, "x", 0);
+                        default -> Sparsifiers.topMagnitudeMask(d, 17);
+                    };
+                    assertThat(scope.getManagedArrays()).as("sparsifier %d", i).containsExactlyInAnyOrder(d, out);
+                }
+            }
+        }
+    }
+
+    @Test
     void dellaKeepsLargeMagnitudesMoreOften() {
         try (NDManager m = Fixtures.manager()) {
             int rows = 64;
@@ -251,10 +278,14 @@ class MergePropertiesTest {
                     deltas = List.of(delta, base);
                 }
                 NDArray result;
+                int ownerArrays = owner.getManagedArrays().size();
                 try (NDManager request = out.newSubManager()) {
                     result = method.merge(new TensorMerge(TENSOR, base, deltas, w, dens), MergeParameters.DEFAULTS,
                             request);
                     assertThat(result.getManager()).as(method.name()).isSameAs(request);
+                    // no temporary left behind, neither with the caller's result nor with its inputs
+                    assertThat(request.getManagedArrays()).as(method.name()).containsExactly(result);
+                    assertThat(owner.getManagedArrays()).as(method.name()).hasSize(ownerArrays);
                     assertThat(result.getShape()).isEqualTo(d.shape());
                     assertThat(result.getDataType()).isEqualTo(DataType.FLOAT32);
                 }

@@ -153,6 +153,27 @@ class MergeReferenceTest {
     }
 
     @Test
+    void sparsifiersBreakTiesLikeTheReference() {
+        // few distinct magnitudes: every selection cuts through ties
+        int rows = 7;
+        int cols = 40;
+        int n = rows * cols;
+        double[] x = new double[n];
+        for (int j = 0; j < n; j++) {
+            x[j] = ((j * 7919) % 5 - 2) * 0.5;
+        }
+        Shape shape = new Shape(rows, cols);
+        try (NDManager m = Fixtures.manager()) {
+            NDArray a = nd(m, x, shape);
+            assertMatches(Sparsifiers.magnitude(a, 0.37, true), Reference.magnitude(x, 0.37, true), shape);
+            assertMatches(Sparsifiers.magnitudeOutliers(a, 0.4, 0.15, false),
+                    Reference.magnitudeOutliers(x, 0.4, 0.15, false), shape);
+            assertMatches(Sparsifiers.dellaMagprune(a, 0.5, 0.45, false, 17, "t", 1),
+                    Reference.della(x, rows, 0.5, 0.45, false, 17, "t", 1), shape);
+        }
+    }
+
+    @Test
     void randomMasksSpanSeveralBlocksAndChunksLikeTheDocumentedScheme() {
         // 3 blocks of 65536 and a partial one: the per-block reseeding must match the documented scheme
         int n = 3 * SeededUniforms.BLOCK + 123;
@@ -218,14 +239,14 @@ class MergeReferenceTest {
         }
     }
 
-    @Property(tries = 10)
+    @Property(tries = 15)
     void slerpMatchesReference(@ForAll long dataSeed, @ForAll @DoubleRange(min = 0, max = 1) double t,
-            @ForAll boolean farApart) {
+            @ForAll @IntRange(min = 0, max = 2) int spread) {
         SplittableRandom rng = new SplittableRandom(dataSeed);
         int n = (int) MATRIX.size();
         double[] base = gaussian(rng, n, 1);
-        // a large delta makes the angle wide (slerp proper); a small one colinear (the lerp fallback)
-        double[] delta = gaussian(rng, n, farApart ? 1.5 : 0.001);
+        // the delta's size sets the angle: wide (cos ~0.55), narrow (cos ~0.995, still slerp), colinear (lerp)
+        double[] delta = gaussian(rng, n, new double[] {1.5, 0.1, 0.001}[spread]);
         try (NDManager m = Fixtures.manager()) {
             TensorMerge in = new TensorMerge(TENSOR, nd(m, base, MATRIX), List.of(nd(m, delta, MATRIX)), 1.0);
             NDArray got = MergeMethods.SLERP.merge(in, MergeParameters.DEFAULTS.withT(t), m);

@@ -107,7 +107,9 @@ final class Reference {
         for (int r = 0; r < rows; r++) {
             final int row = r;
             Integer[] asc = IntStream.range(0, cols).boxed().toArray(Integer[]::new);
-            Arrays.sort(asc, Comparator.comparingDouble(c -> Math.abs(x[row * cols + c])));
+            // ascending |x|; equal magnitudes: the lower index counts as larger (so comes later)
+            Arrays.sort(asc, Comparator.<Integer>comparingDouble(c -> Math.abs(x[row * cols + c]))
+                    .thenComparing(Comparator.<Integer>reverseOrder()));
             for (int rank = 0; rank < cols; rank++) {
                 int j = row * cols + asc[rank];
                 float p = (float) rank * step + low;

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,9 +27,15 @@ public final class AdapterRegistry implements AutoCloseable {
     private final LoadedModel base;
     private final Map<String, AdapterVersion> current = new ConcurrentHashMap<>();
     private final Map<String, AdapterVersion> live = new ConcurrentHashMap<>(); // "name@hash" -> version
+    private volatile Consumer<AdapterVersion> onRetired = version -> { };
 
     public AdapterRegistry(LoadedModel base) {
         this.base = base;
+    }
+
+    /** Told when a version stops being current (hot swap or unload), so caches can let go of it. */
+    public void onRetired(Consumer<AdapterVersion> listener) {
+        this.onRetired = listener;
     }
 
     /**
@@ -57,6 +64,7 @@ public final class AdapterRegistry implements AutoCloseable {
             log.info("loaded {} from {} ({} targets, {} KiB resident){}", version, dir, source.targets().size(),
                     source.sizeBytes() >> 10, previous == null ? "" : ", replacing v" + previous.version());
             if (previous != null) {
+                onRetired.accept(previous);
                 previous.close();
             }
             return version;
@@ -70,6 +78,7 @@ public final class AdapterRegistry implements AutoCloseable {
             return false;
         }
         log.info("unloaded {}", removed);
+        onRetired.accept(removed);
         removed.close();
         return true;
     }

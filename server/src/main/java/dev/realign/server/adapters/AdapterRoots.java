@@ -14,14 +14,22 @@ import java.util.List;
  */
 public final class AdapterRoots {
     private final List<Path> roots;
+    private final String setting;
 
+    /** Roots given by {@code --adapter-root}. */
     public AdapterRoots(List<Path> roots) {
+        this(roots, "--adapter-root");
+    }
+
+    /** @param setting where the roots are configured, named in errors (an option or a config field) */
+    public AdapterRoots(List<Path> roots, String setting) {
+        this.setting = setting;
         List<Path> real = new ArrayList<>();
         for (Path root : roots) {
             try {
                 real.add(root.toRealPath());
             } catch (IOException e) {
-                throw new IllegalArgumentException("--adapter-root " + root + " does not exist", e);
+                throw new IllegalArgumentException(setting + " " + root + " does not exist", e);
             }
         }
         this.roots = List.copyOf(real);
@@ -34,8 +42,8 @@ public final class AdapterRoots {
     /** The real folder a client's path names; PERMISSION_DENIED outside the roots, NOT_FOUND if absent. */
     public Path resolve(String requested) {
         if (roots.isEmpty()) {
-            throw Status.PERMISSION_DENIED.withDescription("path: this server has no adapter roots "
-                    + "(start it with --adapter-root DIR)").asRuntimeException();
+            throw Status.PERMISSION_DENIED.withDescription("path: no adapter roots are configured (" + setting
+                    + " is empty)").asRuntimeException();
         }
         Path asked = Path.of(requested);
         for (Path root : roots) {

@@ -37,6 +37,9 @@ public final class ProfileCache implements AutoCloseable {
     public record Stats(long hits, long misses, long evictions, long builds, long failedBuilds, double buildSeconds,
                         long residentBytes) {}
 
+    /** A profile nobody asked for in this long is dropped, whatever the budget. */
+    static final java.time.Duration IDLE_EXPIRY = java.time.Duration.ofMinutes(30);
+
     private final SharedProfile base;
     private final AsyncLoadingCache<ProfileKey, SharedProfile> cache;
     private final ThreadPoolExecutor mergeExecutor;
@@ -57,7 +60,10 @@ public final class ProfileCache implements AutoCloseable {
                 new ArrayBlockingQueue<>(queuedBuilds), Thread.ofPlatform().name("merge-", 0).daemon(true).factory());
         this.cache = Caffeine.newBuilder()
                 .maximumWeight(budgetMiB)
-                .weigher((ProfileKey key, SharedProfile shared) -> mebibytes(shared.profile().bytes()))
+                // At least 1: Caffeine never evicts a zero-weight entry, and unmerged profiles (0 bytes of their
+                // own) hold adapter versions that must be released eventually.
+                .weigher((ProfileKey key, SharedProfile shared) -> Math.max(1, mebibytes(shared.profile().bytes())))
+                .expireAfterAccess(IDLE_EXPIRY)
                 .removalListener((ProfileKey key, SharedProfile shared, RemovalCause cause) -> {
                     if (shared != null) {
                         log.info("profile {} leaves the cache ({})", key, cause);
@@ -125,6 +131,14 @@ public final class ProfileCache implements AutoCloseable {
     /** The profile if resident, without building it (for tests and introspection). */
     public boolean isResident(ProfileKey key) {
         return cache.synchronous().getIfPresent(key) != null;
+    }
+
+    /**
+     * Drops the entries whose keys match (leased profiles stay alive until their leases close): used when an
+     * adapter version is swapped out or unloaded, so nothing keeps it resident.
+     */
+    public void invalidateIf(java.util.function.Predicate<ProfileKey> stale) {
+        cache.synchronous().asMap().keySet().removeIf(stale);
     }
 
     public Stats stats() {

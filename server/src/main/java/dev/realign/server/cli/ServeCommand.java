@@ -1,11 +1,15 @@
 package dev.realign.server.cli;
 
+import ch.qos.logback.classic.LoggerContext;
 import dev.realign.model.LoadedModel;
 import dev.realign.server.RealignServer;
 import dev.realign.server.adapters.AdapterRoots;
+import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.models.ServingLimits;
+import dev.realign.server.tenancy.Tenants;
 import io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,8 +69,25 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Folder clients may load adapters from through Adapters.Load; repeatable")
     List<Path> adapterRoots = new ArrayList<>();
 
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Tenants YAML (keys, adapter roots, presets, policy); reloaded when it changes. "
+                    + "Without it: development mode, one open tenant")
+    Path config;
+
+    @Option(names = "--config-poll", defaultValue = "2",
+            description = "Seconds between checks of --config for changes (default: ${DEFAULT-VALUE})")
+    int configPollSeconds;
+
     @Option(names = "--grace", defaultValue = "30", description = "Seconds running streams get to finish at shutdown")
     int graceSeconds;
+
+    @Option(names = "--metrics-port", defaultValue = "" + MonitoringOptions.DEFAULT_METRICS_PORT,
+            description = "Port of /metrics (Prometheus) and /healthz on --host; 0 picks a free one, -1 turns them off"
+                    + " (default: ${DEFAULT-VALUE})")
+    int metricsPort;
+
+    @Option(names = "--log-prompts", description = "Include prompt text in the JSON request log (off: prompts are user data)")
+    boolean logPrompts;
 
     @Option(names = "--port-file", description = "Write the bound port to this file once serving (for scripts with --port 0)")
     Path portFile;
@@ -74,8 +95,24 @@ public final class ServeCommand implements Callable<Integer> {
     @Mixin
     EngineOptions engine;
 
+    private Tenants tenants() throws IOException {
+        if (config == null) {
+            return Tenants.development(new AdapterRoots(adapterRoots));
+        }
+        if (!adapterRoots.isEmpty()) {
+            throw new IllegalArgumentException("--adapter-root is for development mode; with --config each tenant's "
+                    + "adapter_roots apply");
+        }
+        try {
+            return Tenants.load(config);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--config " + config + ": " + e.getMessage(), e);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
+        Tenants tenants = tenants();
         Path dir = model != null ? model : DefaultModel.locate();
         String id = modelId != null ? modelId : dir.toAbsolutePath().normalize().getFileName().toString();
         ModelRegistry models = new ModelRegistry();
@@ -86,18 +123,38 @@ public final class ServeCommand implements Callable<Integer> {
                 loaded.config().numLayers(), loaded.weightBytes() >> 20, loaded.model().matrixType(),
                 (System.nanoTime() - start) / 1_000_000);
         for (var adapter : adapters.entrySet()) {
-            models.resolve(id).adapters().load(adapter.getKey(), adapter.getValue());
+            // With tenants, "acme/task" is tenant acme's adapter "task": the registry's own spelling.
+            String name = adapter.getKey();
+            int slash = name.indexOf('/');
+            if (!tenants.isOpen() && (slash < 0 || tenants.byName(name.substring(0, slash)).isEmpty())) {
+                throw new IllegalArgumentException("--adapter " + name + ": with --config, name it TENANT/NAME for "
+                        + "a tenant of " + config);
+            }
+            models.resolve(id).adapters().load(name, adapter.getValue());
         }
+        tenants.watch(Duration.ofSeconds(Math.max(1, configPollSeconds)));
         RealignServer server = new RealignServer(
-                NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models,
-                new AdapterRoots(adapterRoots)).start();
+                NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models, tenants,
+                new MonitoringOptions(host, metricsPort, logPrompts)).start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             log.info("shutting down: finishing running streams (grace {} s)", graceSeconds);
             server.shutdown(Duration.ofSeconds(graceSeconds));
             log.info("stopped");
+            // The request log is written asynchronously (logback.xml): stopping the context flushes its queue.
+            if (LoggerFactory.getILoggerFactory() instanceof LoggerContext logging) {
+                logging.stop();
+            }
         }));
-        log.info("Realign listening on {}:{} (model '{}'); DEVELOPMENT MODE: no tenants configured, open access",
-                host, server.port(), id);
+        if (tenants.isOpen()) {
+            log.info("Realign listening on {}:{} (model '{}'); DEVELOPMENT MODE: no tenants configured, open access",
+                    host, server.port(), id);
+        } else {
+            log.info("Realign listening on {}:{} (model '{}'); {} tenants from {}, watched for changes", host,
+                    server.port(), id, tenants.config().orElseThrow().tenants().size(), config);
+        }
+        if (server.metricsPort() != MonitoringOptions.OFF) {
+            log.info("metrics on http://{}:{}/metrics, health on /healthz", host, server.metricsPort());
+        }
         if (portFile != null) {
             Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
             Files.writeString(tmp, Integer.toString(server.port()));

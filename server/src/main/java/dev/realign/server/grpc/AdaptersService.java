@@ -12,9 +12,10 @@ import dev.realign.api.v1.UnloadAdapterRequest;
 import dev.realign.api.v1.UnloadAdapterResponse;
 import dev.realign.merge.Adapters;
 import dev.realign.merge.DeltaSource;
-import dev.realign.server.adapters.AdapterRoots;
 import dev.realign.server.adapters.AdapterVersion;
 import dev.realign.server.models.ModelRegistry;
+import dev.realign.server.tenancy.Tenant;
+import dev.realign.server.tenancy.TenantContext;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
@@ -24,24 +25,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code realign.v1.Adapters}: load adapter folders from the server's allowed roots (a name that exists is
- * hot-swapped), unload, list and describe them. Until tenants exist every caller shares one namespace per
- * base model; uploads arrive with the multi-tenant work.
+ * {@code realign.v1.Adapters}: load adapter folders from the calling tenant's roots (a name that exists is
+ * hot-swapped), unload, list and describe them. Every call sees only its tenant's namespace: another
+ * tenant's adapter is NOT_FOUND and absent from List. Uploads are not implemented yet.
  */
 public final class AdaptersService extends AdaptersGrpc.AdaptersImplBase {
     private static final Logger log = LoggerFactory.getLogger(AdaptersService.class);
 
     private final ModelRegistry models;
-    private final AdapterRoots roots;
 
-    public AdaptersService(ModelRegistry models, AdapterRoots roots) {
+    public AdaptersService(ModelRegistry models) {
         this.models = models;
-        this.roots = roots;
     }
 
     @Override
     public void load(LoadAdapterRequest request, StreamObserver<AdapterInfo> responses) {
         answer(responses, () -> {
+            Tenant tenant = TenantContext.current();
             var entry = models.resolve(request.getModel());
             if (request.getName().isBlank()) {
                 throw invalid("name must not be empty");
@@ -49,7 +49,7 @@ public final class AdaptersService extends AdaptersGrpc.AdaptersImplBase {
             if (request.getPath().isBlank()) {
                 throw invalid("path must name an adapter folder under the server's adapter roots");
             }
-            Path folder = roots.resolve(request.getPath());
+            Path folder = tenant.roots().resolve(request.getPath());
             if (request.getKind() != AdapterKind.ADAPTER_KIND_UNSPECIFIED) {
                 AdapterKind found;
                 try {
@@ -61,15 +61,16 @@ public final class AdaptersService extends AdaptersGrpc.AdaptersImplBase {
                     throw invalid("kind is " + request.getKind() + " but " + request.getPath() + " holds a " + found);
                 }
             }
-            return info(entry.model().id(), entry.adapters().load(request.getName(), folder));
+            return info(entry.model().id(), tenant, entry.adapters().load(tenant.qualify(request.getName()), folder));
         });
     }
 
     @Override
     public void unload(UnloadAdapterRequest request, StreamObserver<UnloadAdapterResponse> responses) {
         answer(responses, () -> {
+            Tenant tenant = TenantContext.current();
             var entry = models.resolve(request.getModel());
-            if (!entry.adapters().unload(request.getName())) {
+            if (!entry.adapters().unload(tenant.qualify(request.getName()))) {
                 throw notFound(request.getName(), entry.model().id());
             }
             return UnloadAdapterResponse.newBuilder().setUnloaded(true).build();
@@ -79,9 +80,11 @@ public final class AdaptersService extends AdaptersGrpc.AdaptersImplBase {
     @Override
     public void list(ListAdaptersRequest request, StreamObserver<ListAdaptersResponse> responses) {
         answer(responses, () -> {
+            Tenant tenant = TenantContext.current();
             var entry = models.resolve(request.getModel());
             var out = ListAdaptersResponse.newBuilder();
-            entry.adapters().list().forEach(v -> out.addAdapters(info(entry.model().id(), v)));
+            entry.adapters().list().stream().filter(v -> tenant.owns(v.name()))
+                    .forEach(v -> out.addAdapters(info(entry.model().id(), tenant, v)));
             return out.build();
         });
     }
@@ -89,16 +92,17 @@ public final class AdaptersService extends AdaptersGrpc.AdaptersImplBase {
     @Override
     public void get(GetAdapterRequest request, StreamObserver<AdapterInfo> responses) {
         answer(responses, () -> {
+            Tenant tenant = TenantContext.current();
             var entry = models.resolve(request.getModel());
-            return entry.adapters().get(request.getName()).map(v -> info(entry.model().id(), v))
+            return entry.adapters().get(tenant.qualify(request.getName())).map(v -> info(entry.model().id(), tenant, v))
                     .orElseThrow(() -> notFound(request.getName(), entry.model().id()));
         });
     }
 
-    static AdapterInfo info(String model, AdapterVersion version) {
+    static AdapterInfo info(String model, Tenant tenant, AdapterVersion version) {
         DeltaSource source = version.source();
         return AdapterInfo.newBuilder()
-                .setName(version.name())
+                .setName(tenant.unqualify(version.name()))
                 .setModel(model)
                 .setKind(kind(source))
                 .setRank(source.rank())

@@ -20,7 +20,17 @@ public final class GenerateRequestMapper {
     /** New tokens when the request leaves max_tokens at 0 and the model's generation config has none. */
     public static final int DEFAULT_MAX_TOKENS = 256;
 
-    public record Mapped(int[] promptTokens, SamplingParams sampling) {}
+    public record Mapped(int[] promptTokens, SamplingParams sampling) {
+        /** The same request with another token budget (a tenant's policy may lower the default). */
+        public Mapped withMaxTokens(int maxTokens) {
+            if (maxTokens == sampling.maxTokens()) {
+                return this;
+            }
+            SamplingParams s = sampling;
+            return new Mapped(promptTokens, new SamplingParams(s.temperature(), s.topP(), s.topK(), s.seed(), maxTokens,
+                    s.stop(), s.repetitionPenalty(), s.topLogprobs()));
+        }
+    }
 
     private GenerateRequestMapper() {}
 

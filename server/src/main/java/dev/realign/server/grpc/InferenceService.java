@@ -4,6 +4,7 @@ import dev.realign.api.v1.FinishReason;
 import dev.realign.api.v1.GenerateRequest;
 import dev.realign.api.v1.GenerateResponse;
 import dev.realign.api.v1.InferenceGrpc;
+import dev.realign.api.v1.SafetyVerdict;
 import dev.realign.api.v1.TokenLogprob;
 import dev.realign.api.v1.TopLogprob;
 import dev.realign.api.v1.Usage;
@@ -11,11 +12,18 @@ import dev.realign.generate.StepOutput;
 import dev.realign.generate.TokenLogprobs;
 import dev.realign.merge.ProfileKey;
 import dev.realign.model.LoadedModel;
+import dev.realign.safety.RefusalDetector;
+import dev.realign.safety.RefusalVerdict;
 import dev.realign.server.cache.ProfileCache;
+import dev.realign.server.metrics.RequestObserver;
+import dev.realign.server.metrics.RequestRecord;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.schedule.Completion;
 import dev.realign.server.schedule.GenerationListener;
 import dev.realign.server.schedule.GenerationTask;
+import dev.realign.server.tenancy.Tenant;
+import dev.realign.server.tenancy.TenantContext;
+import dev.realign.server.tenancy.Tenants;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -33,9 +41,20 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
 
     private final ModelRegistry models;
+    private final Tenants tenants;
+    private final RefusalDetector refusals;
+    private final RequestObserver observer;
 
-    public InferenceService(ModelRegistry models) {
+    /**
+     * @param refusals gives every response its refusal verdict, once at the end of the stream (the keyword
+     *                 detector takes microseconds)
+     * @param observer told how every call ended, for metrics and the request log
+     */
+    public InferenceService(ModelRegistry models, Tenants tenants, RefusalDetector refusals, RequestObserver observer) {
         this.models = models;
+        this.tenants = tenants;
+        this.refusals = refusals;
+        this.observer = observer;
     }
 
     @Override
@@ -43,10 +62,19 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         long arrival = System.nanoTime();
         var call = (ServerCallStreamObserver<GenerateResponse>) responses;
         String requestId = request.getRequestId().isEmpty() ? UUID.randomUUID().toString() : request.getRequestId();
+        Tenants.Slot slot = null;
+        Tenant tenant = TenantContext.current();
+        var trace = new RequestTrace(observer, requestId, tenant.name(), arrival, request);
         try {
             ModelRegistry.Entry entry = models.resolve(request.getModel());
-            GenerateRequestMapper.Mapped mapped = GenerateRequestMapper.map(request, entry.model());
-            ProfileKey key = entry.merges().resolve(request.getProfile());
+            GenerateRequestMapper.Mapped asked = GenerateRequestMapper.map(request, entry.model());
+            GenerateRequestMapper.Mapped mapped = asked.withMaxTokens(tenant.checkMaxTokens(
+                    Integer.toUnsignedLong(request.getSampling().getMaxTokens()), asked.sampling().maxTokens()));
+            ProfileKey key = entry.merges().resolve(request.getProfile(), tenant);
+            tenant.checkProfile(key);
+            trace.resolved(entry.model().id(), key, mapped.promptTokens().length);
+            // Held from here until the stream ends, whichever way it ends (the slot closes once).
+            Tenants.Slot held = slot = tenants.admit(tenant);
             Deadline deadline = Context.current().getDeadline();
             long deadlineNanos = deadline == null ? Long.MAX_VALUE
                     : System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS);
@@ -56,32 +84,39 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             // A cold profile is merged off this thread; the request joins the scheduler once its weights exist.
             entry.profiles().acquire(key).whenComplete((lease, error) -> {
                 if (error != null) {
-                    fail(responses, requestId, ProfileCache.cause(error));
+                    held.close();
+                    fail(responses, trace, requestId, ProfileCache.cause(error));
                     return;
                 }
                 double mergeMs = (System.nanoTime() - mergeStart) / 1e6;
-                var listener = new StreamingListener(call, entry.model(), requestId, key.canonical(), mergeMs);
+                trace.merged(mergeMs);
+                var listener = new StreamingListener(call, entry.model(), requestId, mergeMs, refusals, trace, held);
                 try {
                     entry.scheduler().submit(new GenerationTask(requestId, lease, mapped.promptTokens(),
                             mapped.sampling(), deadlineNanos, arrival, listener, cancelled));
                 } catch (RuntimeException e) {
                     lease.close();
-                    fail(responses, requestId, e);
+                    held.close();
+                    fail(responses, trace, requestId, e);
                 }
             });
         } catch (RuntimeException e) {
-            fail(responses, requestId, e);
+            if (slot != null) {
+                slot.close();
+            }
+            fail(responses, trace, requestId, e);
         }
     }
 
-    private static void fail(StreamObserver<GenerateResponse> responses, String requestId, Throwable error) {
-        if (error instanceof StatusRuntimeException status) {
-            responses.onError(status);
-            return;
+    private static void fail(StreamObserver<GenerateResponse> responses, RequestTrace trace, String requestId,
+                             Throwable error) {
+        StatusRuntimeException status = error instanceof StatusRuntimeException s ? s
+                : Status.INTERNAL.withDescription("internal error (request " + requestId + ")").asRuntimeException();
+        if (status != error) {
+            log.error("request {}: unexpected error", requestId, error);
         }
-        log.error("request {}: unexpected error", requestId, error);
-        responses.onError(Status.INTERNAL.withDescription("internal error (request " + requestId + ")")
-                .asRuntimeException());
+        responses.onError(status);
+        trace.failed(status.getStatus().getCode(), 0, Double.NaN);
     }
 
     /**
@@ -91,21 +126,32 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         private final ServerCallStreamObserver<GenerateResponse> call;
         private final LoadedModel model;
         private final String requestId;
-        private final String profileKey;
         private final double mergeMs;
+        private final RefusalDetector refusals;
+        private final RequestTrace trace;
+        private final Tenants.Slot slot;
+        private final StringBuilder text = new StringBuilder();
         private GenerateResponse.Builder last;
+        private int steps;
+        private double firstTokenMs = Double.NaN;
 
         StreamingListener(ServerCallStreamObserver<GenerateResponse> call, LoadedModel model, String requestId,
-                          String profileKey, double mergeMs) {
+                          double mergeMs, RefusalDetector refusals, RequestTrace trace, Tenants.Slot slot) {
             this.call = call;
             this.model = model;
             this.requestId = requestId;
-            this.profileKey = profileKey;
             this.mergeMs = mergeMs;
+            this.refusals = refusals;
+            this.trace = trace;
+            this.slot = slot;
         }
 
         @Override
         public void onStep(StepOutput step) {
+            if (steps++ == 0) {
+                firstTokenMs = trace.sinceArrivalMs(); // kept only for a call that fails later
+            }
+            text.append(step.text());
             GenerateResponse.Builder message = GenerateResponse.newBuilder()
                     .addTokenIds(step.tokenId())
                     .setText(step.text())
@@ -119,7 +165,9 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
         @Override
         public void onComplete(Completion completion) {
+            slot.close();
             if (call.isCancelled()) {
+                trace.failed(Status.Code.CANCELLED, completion.completionTokens(), completion.timeToFirstTokenMs());
                 return;
             }
             GenerateResponse.Builder message = last != null ? last : GenerateResponse.newBuilder();
@@ -134,16 +182,22 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
                     .setTotalTimeMs(completion.totalTimeMs())
                     .setMergeTimeMs(mergeMs)
                     .setSeed(completion.seed()));
-            message.setProfileKey(profileKey).setRequestId(requestId);
+            RefusalVerdict verdict = refusals.classify(text.toString());
+            message.setSafety(SafetyVerdict.newBuilder().setRefused(verdict.refused())
+                    .setDetector(verdict.detector()).setScore(verdict.score()));
+            message.setProfileKey(trace.profileKey()).setRequestId(requestId);
             call.onNext(message.build());
             call.onCompleted();
+            trace.completed(completion, verdict);
         }
 
         @Override
         public void onError(Status status) {
+            slot.close();
             if (!call.isCancelled()) {
                 call.onError(status.asRuntimeException());
             }
+            trace.failed(status.getCode(), steps, firstTokenMs);
         }
 
         private TokenLogprob logprobs(TokenLogprobs lp) {

@@ -35,9 +35,13 @@ public final class ModelRegistry implements AutoCloseable {
         MergedProfile base = MergedProfile.unmerged(ProfileKey.base(model.id()), model.weights());
         AdapterRegistry adapters = new AdapterRegistry(model);
         Profiles merges = new Profiles(model, adapters);
+        ProfileCache cache = new ProfileCache(base, merges::build, limits.profileCacheMiB(), limits.concurrentMerges(),
+                limits.queuedMerges());
+        // A swapped-out or unloaded version leaves the cache with every profile built on it.
+        adapters.onRetired(retired -> cache.invalidateIf(key -> key.adapters().stream().anyMatch(m ->
+                m.name().equals(retired.name()) && m.contentHash().equals(retired.source().contentHash()))));
         entries.put(model.id(), new Entry(model, new Scheduler(model, limits.maxBatch(), limits.queueCapacity()),
-                adapters, merges, new ProfileCache(base, merges::build, limits.profileCacheMiB(),
-                        limits.concurrentMerges(), limits.queuedMerges())));
+                adapters, merges, cache));
     }
 
     /** The named model, or the default for an empty name; NOT_FOUND names the model and what exists. */

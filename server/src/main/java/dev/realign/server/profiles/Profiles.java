@@ -14,6 +14,7 @@ import dev.realign.model.LoadedModel;
 import dev.realign.model.Weights;
 import dev.realign.server.adapters.AdapterRegistry;
 import dev.realign.server.adapters.AdapterVersion;
+import dev.realign.server.tenancy.Tenant;
 import io.grpc.Status;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,10 +37,28 @@ public final class Profiles {
         this.adapters = adapters;
     }
 
-    public ProfileKey resolve(MergeProfile profile) {
-        if (!profile.getPreset().isEmpty()) {
-            throw Status.NOT_FOUND.withDescription("profile.preset '" + profile.getPreset()
-                    + "' is not defined (presets come with a tenants configuration)").asRuntimeException();
+    /**
+     * The canonical key of a request's profile for {@code tenant}: a preset is replaced by the tenant's
+     * definition, and adapter names are looked up in the tenant's namespace (another tenant's adapter is
+     * NOT_FOUND, exactly as if it did not exist).
+     */
+    public ProfileKey resolve(MergeProfile requested, Tenant tenant) {
+        MergeProfile profile = requested;
+        String where = "profile";
+        if (!requested.getPreset().isEmpty()) {
+            if (!requested.toBuilder().clearPreset().build().equals(MergeProfile.getDefaultInstance())) {
+                throw invalid("profile.preset '" + requested.getPreset() + "' names a whole profile: "
+                        + "the other profile fields must be empty");
+            }
+            profile = tenant.presets().get(requested.getPreset());
+            if (profile == null) {
+                throw Status.NOT_FOUND.withDescription("profile.preset '" + requested.getPreset()
+                        + "' is not defined for tenant '" + tenant.name() + "'"
+                        + (tenant.presets().isEmpty() ? "" : " (defined: "
+                        + String.join(", ", tenant.presets().keySet().stream().sorted().toList()) + ")"))
+                        .asRuntimeException();
+            }
+            where = "preset '" + requested.getPreset() + "'";
         }
         if (profile.getAdaptersCount() == 0) {
             return ProfileKey.base(model.id());
@@ -47,18 +66,19 @@ public final class Profiles {
         MergeMethod method = method(profile);
         int count = profile.getAdaptersCount();
         if (count < method.minAdapters() || count > method.maxAdapters()) {
-            throw invalid("profile.method " + method.name() + " merges " + method.minAdapters()
+            throw invalid(where + ".method " + method.name() + " merges " + method.minAdapters()
                     + (method.maxAdapters() == Integer.MAX_VALUE ? " or more" : ".." + method.maxAdapters())
                     + " adapters, the profile names " + count);
         }
         List<ProfileKey.Member> members = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             AdapterWeight a = profile.getAdapters(i);
-            String field = "profile.adapters[" + i + "]";
+            String field = where + ".adapters[" + i + "]";
             if (a.getName().isEmpty()) {
                 throw invalid(field + ".name must not be empty");
             }
-            AdapterVersion version = adapters.get(a.getName()).orElseThrow(() -> Status.NOT_FOUND.withDescription(
+            String qualified = tenant.qualify(a.getName());
+            AdapterVersion version = adapters.get(qualified).orElseThrow(() -> Status.NOT_FOUND.withDescription(
                     field + ".name: adapter '" + a.getName() + "' is not loaded for model '" + model.id() + "'")
                     .asRuntimeException());
             if (!Double.isFinite(a.getWeight())) {
@@ -72,7 +92,7 @@ public final class Profiles {
             if (density != 1 && !method.usesDensity()) {
                 throw invalid("profile.method " + method.name() + " does not sparsify: density must be 1, got " + density);
             }
-            members.add(new ProfileKey.Member(a.getName(), version.source().contentHash(), a.getWeight(), density));
+            members.add(new ProfileKey.Member(qualified, version.source().contentHash(), a.getWeight(), density));
         }
         SortedMap<String, Object> resolved;
         try {

@@ -38,13 +38,17 @@ public final class Scheduler implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean accepting = true;
     private volatile boolean draining;
+    private volatile boolean stopNow;
     private volatile int active; // running.size(), published for observers on other threads
 
     private record Running(GenerationTask task, Sequence sequence, long[] firstTokenNanos) {
         /** Frees the sequence's KV cache and its hold on the profile's weights. */
         void release() {
-            sequence.close();
-            task.profile().close();
+            try {
+                sequence.close();
+            } finally {
+                task.profile().close();
+            }
         }
     }
 
@@ -69,6 +73,10 @@ public final class Scheduler implements AutoCloseable {
             throw Status.RESOURCE_EXHAUSTED.withDescription("model '" + model.id() + "' queue is full ("
                     + waiting.size() + " waiting); retry later").asRuntimeException();
         }
+        // The loop may have ended between the check above and the offer: nobody would read the queue now.
+        if (stopped.getCount() == 0 && waiting.remove(task)) {
+            throw Status.UNAVAILABLE.withDescription("server is shutting down").asRuntimeException();
+        }
     }
 
     public int queueDepth() {
@@ -82,7 +90,7 @@ public final class Scheduler implements AutoCloseable {
 
     private void run() {
         try {
-            while (!(draining && running.isEmpty() && waiting.isEmpty())) {
+            while (!stopNow && !(draining && running.isEmpty() && waiting.isEmpty())) {
                 try {
                     iterate();
                 } catch (RuntimeException e) {
@@ -93,9 +101,16 @@ public final class Scheduler implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (Error e) {
+            log.error("scheduler thread dies", e);
+            throw e;
         } finally {
-            failAll(Status.UNAVAILABLE.withDescription("server stopped"));
-            stopped.countDown();
+            accepting = false; // whatever ended the loop, nothing may queue behind it any more
+            try {
+                failAll(Status.UNAVAILABLE.withDescription("server stopped"));
+            } finally {
+                stopped.countDown();
+            }
         }
     }
 
@@ -139,23 +154,43 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
+    /** Ends cancelled and expired requests, running or still queued, so they free their slot at once. */
     private void dropAbandoned() {
         long now = System.nanoTime();
         for (Iterator<Running> it = running.iterator(); it.hasNext(); ) {
             Running r = it.next();
-            Status status = null;
-            if (r.task().cancelled().get()) {
-                status = Status.CANCELLED.withDescription("request " + r.task().requestId() + " cancelled by the client");
-            } else if (r.task().expired(now)) {
-                status = Status.DEADLINE_EXCEEDED.withDescription("request " + r.task().requestId()
-                        + " passed its deadline after " + r.sequence().generatedTokens() + " tokens");
-            }
+            Status status = abandonment(r.task(), now, r.sequence().generatedTokens());
             if (status != null) {
                 it.remove();
-                r.release();
-                deliverError(r.task(), status);
+                try {
+                    r.release();
+                } finally {
+                    deliverError(r.task(), status);
+                }
             }
         }
+        for (GenerationTask queued : waiting) {
+            Status status = abandonment(queued, now, 0);
+            if (status != null && waiting.remove(queued)) {
+                try {
+                    queued.profile().close();
+                } finally {
+                    deliverError(queued, status);
+                }
+            }
+        }
+    }
+
+    /** Why a request must end now, or null. A deadline is checked first: gRPC also cancels on expiry. */
+    private static Status abandonment(GenerationTask task, long now, int tokens) {
+        if (task.expired(now)) {
+            return Status.DEADLINE_EXCEEDED.withDescription("request " + task.requestId()
+                    + " passed its deadline after " + tokens + " tokens");
+        }
+        if (task.cancelled().get()) {
+            return Status.CANCELLED.withDescription("request " + task.requestId() + " cancelled by the client");
+        }
+        return null;
     }
 
     /**
@@ -174,10 +209,19 @@ public final class Scheduler implements AutoCloseable {
             try {
                 out = decodeStep.run(group.getKey(), sequences, model.manager());
             } catch (RuntimeException e) {
-                String ids = String.join(",", running.stream().map(r -> r.task().requestId()).toList());
+                // Only this profile's rows fail; other profiles' rows keep their step.
+                List<Running> failed = group.getValue().stream().map(running::get).toList();
+                String ids = String.join(",", failed.stream().map(r -> r.task().requestId()).toList());
                 log.error("engine step failed for requests [{}]", ids, e);
-                failAll(Status.INTERNAL.withDescription("engine step failed (requests " + ids + "): " + e.getMessage()));
-                return;
+                Status status = Status.INTERNAL.withDescription("engine step failed (requests " + ids + ")");
+                for (Running r : failed) {
+                    try {
+                        r.release();
+                    } finally {
+                        deliverError(r.task(), status);
+                    }
+                }
+                continue;
             }
             for (int j = 0; j < out.size(); j++) {
                 outputs[group.getValue().get(j)] = out.get(j);
@@ -188,9 +232,14 @@ public final class Scheduler implements AutoCloseable {
 
     private void deliver(StepOutput[] outputs) {
         long now = System.nanoTime();
+        List<Running> failed = new ArrayList<>();
         for (int i = outputs.length - 1; i >= 0; i--) {
             Running r = running.get(i);
             StepOutput out = outputs[i];
+            if (out == null) {
+                failed.add(r); // its group's forward failed and was answered already
+                continue;
+            }
             if (r.firstTokenNanos()[0] == 0) {
                 r.firstTokenNanos()[0] = now;
             }
@@ -214,6 +263,11 @@ public final class Scheduler implements AutoCloseable {
                         + r.task().requestId() + ")"));
             }
         }
+        forgetFailed(failed);
+    }
+
+    private void forgetFailed(List<Running> failed) {
+        running.removeAll(failed);
     }
 
     private static void deliverError(GenerationTask task, Status status) {
@@ -226,15 +280,25 @@ public final class Scheduler implements AutoCloseable {
 
     private void failAll(Status status) {
         for (Running r : running) {
-            r.release();
-            deliverError(r.task(), status);
+            try {
+                r.release();
+            } catch (RuntimeException e) {
+                log.warn("request {}: releasing its sequence failed", r.task().requestId(), e);
+            } finally {
+                deliverError(r.task(), status);
+            }
         }
         running.clear();
         active = 0;
         GenerationTask queued;
         while ((queued = waiting.poll()) != null) {
-            queued.profile().close();
-            deliverError(queued, status);
+            try {
+                queued.profile().close();
+            } catch (RuntimeException e) {
+                log.warn("request {}: releasing its profile failed", queued.requestId(), e);
+            } finally {
+                deliverError(queued, status);
+            }
         }
     }
 
@@ -249,14 +313,18 @@ public final class Scheduler implements AutoCloseable {
         return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Stops at once: running requests fail with UNAVAILABLE. */
+    /**
+     * Stops at once: running requests fail with UNAVAILABLE at the next step boundary. Returns only when the
+     * engine thread has stopped, so the model's weights may be freed after it.
+     */
     @Override
     public void close() {
         accepting = false;
         draining = true;
+        stopNow = true;
         loop.interrupt();
         try {
-            stopped.await(10, TimeUnit.SECONDS);
+            loop.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -7,6 +7,7 @@ import dev.realign.bench.BenchmarkModel;
 import dev.realign.generate.DecodeStep;
 import dev.realign.generate.SamplingParams;
 import dev.realign.generate.Sequence;
+import dev.realign.generate.TextStream;
 import dev.realign.merge.MergedProfile;
 import dev.realign.merge.ProfileKey;
 import dev.realign.model.ComputeType;
@@ -14,9 +15,11 @@ import dev.realign.model.KvCache;
 import dev.realign.model.LoadedModel;
 import dev.realign.model.ModelConfig;
 import dev.realign.server.adapters.AdapterRegistry;
+import dev.realign.server.adapters.AdapterRoots;
 import dev.realign.server.cache.ProfileCache;
 import dev.realign.server.cache.ProfileLease;
 import dev.realign.server.profiles.Profiles;
+import dev.realign.server.tenancy.Tenant;
 import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.List;
@@ -94,7 +97,7 @@ public class ProfileFirstTokenBenchmark {
                 .setMethod(dev.realign.api.v1.MergeMethod.TIES)
                 .addAdapters(AdapterWeight.newBuilder().setName(ADAPTER).setWeight(0.7))
                 .setDensity(0.5)
-                .build());
+                .build(), Tenant.development(AdapterRoots.none()));
         step = new DecodeStep(model.model());
         prompt = new SplittableRandom(7).ints(PROMPT_TOKENS, 0, config.vocabSize()).toArray();
         cache = newCache();
@@ -118,7 +121,7 @@ public class ProfileFirstTokenBenchmark {
         long start = System.nanoTime();
         try (ProfileLease lease = cache.acquire(key).join();
              KvCache kv = new KvCache(model.config(), PROMPT_TOKENS + 1, model.manager());
-             Sequence sequence = new Sequence(prompt, kv, SamplingParams.greedy(1), NoText.INSTANCE, Set.of())) {
+             Sequence sequence = new Sequence(prompt, kv, SamplingParams.greedy(1), TextStream.NONE, Set.of())) {
             int token = step.run(lease.profile().weights(), List.of(sequence), model.manager()).getFirst().tokenId();
             times.record(System.nanoTime() - start);
             lastBuilt = lease.profile();

@@ -6,6 +6,7 @@ import dev.realign.bench.DecodeBenchmark;
 import dev.realign.generate.DecodeStep;
 import dev.realign.generate.SamplingParams;
 import dev.realign.generate.Sequence;
+import dev.realign.generate.TextStream;
 import dev.realign.merge.Adapters;
 import dev.realign.merge.DeltaSource;
 import dev.realign.merge.ProfileMerger;
@@ -112,7 +113,7 @@ public class UnmergedDecodeBenchmark {
 
     private Decoding prefilled(Weights weights) {
         KvCache kv = new KvCache(model.config(), PROMPT_TOKENS + DECODE_TOKENS + 1, model.manager());
-        Sequence sequence = new Sequence(prompt, kv, SamplingParams.greedy(DECODE_TOKENS + 1), NoText.INSTANCE,
+        Sequence sequence = new Sequence(prompt, kv, SamplingParams.greedy(DECODE_TOKENS + 1), TextStream.NONE,
                 Set.of());
         step.run(weights, List.of(sequence), model.manager());
         return new Decoding(weights, kv, sequence);

@@ -6,7 +6,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import dev.realign.bench.MemoryBandwidth;
-import java.lang.management.ManagementFactory;
 import java.util.Locale;
 
 /**
@@ -15,17 +14,18 @@ import java.util.Locale;
  * have been seen), so a bound from another run would make the percentages meaningless. The machine is
  * shared, and libtorch's OpenMP threads slow down by far more than the lost share of CPU when another
  * process takes a core (every parallel op waits for its descheduled thread), so each trial also records
- * the load average at its start and end: a number measured at a load above ~1 is not this engine's.
+ * the share of the CPUs other processes took while it ran: a number measured beside a busy neighbour is
+ * not this engine's.
  *
- * @param loadAtStart the 1-minute load average when the trial began
+ * @param others counts other processes' CPU time from the start of the trial
  */
-record Machine(MemoryBandwidth.Result bandwidth, double loadAtStart) {
+record Machine(MemoryBandwidth.Result bandwidth, CpuShare others) {
 
     /** Read bandwidth over 1 GiB (the better of two Java threads and libtorch's sum, median of 5 passes). */
     static Machine measure() {
-        double load = loadAverage();
+        CpuShare others = CpuShare.start();
         try {
-            return new Machine(MemoryBandwidth.measure(1L << 30, 5), load);
+            return new Machine(MemoryBandwidth.measure(1L << 30, 5), others);
         } catch (Exception e) {
             throw new IllegalStateException("measuring the memory bandwidth", e);
         }
@@ -65,12 +65,8 @@ record Machine(MemoryBandwidth.Result bandwidth, double loadAtStart) {
     /** One line on the machine and the conditions of the trial, for the end of a trial. */
     String describe() {
         return String.format(Locale.ROOT, "%d cores, java %s; read bandwidth %.1f GB/s (java %.1f, libtorch %.1f);"
-                        + " load average %.1f at start, %.1f at end", Runtime.getRuntime().availableProcessors(),
-                System.getProperty("java.version"), bandwidth.bestGBps(), bandwidth.javaGBps(),
-                bandwidth.torchGBps(), loadAtStart, loadAverage());
-    }
-
-    private static double loadAverage() {
-        return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+                        + " other processes took %.0f%% of the CPUs during the trial",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
+                bandwidth.bestGBps(), bandwidth.javaGBps(), bandwidth.torchGBps(), 100 * others.othersSinceStart());
     }
 }

@@ -5,9 +5,9 @@ import dev.realign.api.v1.AdapterWeight;
 import dev.realign.api.v1.MergeProfile;
 import dev.realign.bench.BenchmarkModel;
 import dev.realign.generate.DecodeStep;
-import dev.realign.generate.TextStream;
 import dev.realign.generate.SamplingParams;
 import dev.realign.generate.Sequence;
+import dev.realign.generate.TextStream;
 import dev.realign.merge.MergedProfile;
 import dev.realign.merge.ProfileKey;
 import dev.realign.model.ComputeType;
@@ -15,9 +15,11 @@ import dev.realign.model.KvCache;
 import dev.realign.model.LoadedModel;
 import dev.realign.model.ModelConfig;
 import dev.realign.server.adapters.AdapterRegistry;
+import dev.realign.server.adapters.AdapterRoots;
 import dev.realign.server.cache.ProfileCache;
 import dev.realign.server.cache.ProfileLease;
 import dev.realign.server.profiles.Profiles;
+import dev.realign.server.tenancy.Tenant;
 import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.List;
@@ -95,7 +97,7 @@ public class ProfileFirstTokenBenchmark {
                 .setMethod(dev.realign.api.v1.MergeMethod.TIES)
                 .addAdapters(AdapterWeight.newBuilder().setName(ADAPTER).setWeight(0.7))
                 .setDensity(0.5)
-                .build(), dev.realign.server.tenancy.Tenant.development(dev.realign.server.adapters.AdapterRoots.none()));
+                .build(), Tenant.development(AdapterRoots.none()));
         step = new DecodeStep(model.model());
         prompt = new SplittableRandom(7).ints(PROMPT_TOKENS, 0, config.vocabSize()).toArray();
         cache = newCache();

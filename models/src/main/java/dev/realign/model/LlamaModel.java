@@ -30,6 +30,8 @@ public final class LlamaModel {
     private final float attentionScale;
     /** From this many rows on, fp16 matrices are widened to fp32 for the product (see {@link #linear}). */
     static final int WIDEN_FP16_FROM_ROWS = 16;
+    /** Additive mask value: exp underflows to exactly 0 as with -inf (Hugging Face uses the dtype's minimum). */
+    private static final float MASKED = -1e9f;
 
     public LlamaModel(ModelConfig config, DataType matrixType) {
         this.config = config;
@@ -70,10 +72,10 @@ public final class LlamaModel {
                 row++;
             }
         }
-        NDArray x = embed(weights.embed(), scope.create(ids)); // (total, hidden)
+        NDArray x = embed(weights.embed(), owned(scope.create(ids))); // (total, hidden)
         float[][] cosSin = rotary.cosSin(positions);
-        NDArray cos = scope.create(cosSin[0], new Shape(total, 1, config.headDim())); // (total, 1, headDim)
-        NDArray sin = scope.create(cosSin[1], new Shape(total, 1, config.headDim()));
+        NDArray cos = owned(scope.create(cosSin[0], new Shape(total, 1, config.headDim()))); // (total, 1, headDim)
+        NDArray sin = owned(scope.create(cosSin[1], new Shape(total, 1, config.headDim())));
 
         for (int layer = 0; layer < config.numLayers(); layer++) {
             LayerWeights w = weights.layer(layer);
@@ -153,7 +155,7 @@ public final class LlamaModel {
         NDArray scores = grouped.matMul(keys.transpose(1, 2, 0)).mul(attentionScale); // (kvHeads, group*tokens, length)
         float[] mask = mask(tokens, length, start, group);
         if (mask != null) {
-            scores = scores.add(scope.create(mask, new Shape(group * tokens, length)));
+            scores = scores.add(owned(scope.create(mask, new Shape(group * tokens, length))));
         }
         NDArray probabilities = scores.softmax(-1);
         NDArray out = probabilities.matMul(values.transpose(1, 0, 2));     // (kvHeads, group*tokens, headDim)
@@ -181,7 +183,7 @@ public final class LlamaModel {
                 for (int j = 0; j < length; j++) {
                     boolean visible = j <= position && (window <= 0 || j > position - window);
                     if (!visible) {
-                        mask[base + j] = Float.NEGATIVE_INFINITY;
+                        mask[base + j] = MASKED;
                     }
                 }
             }
@@ -191,10 +193,8 @@ public final class LlamaModel {
 
     /** Hugging Face rotate-half RoPE: x * cos + rotate_half(x) * sin, x (tokens, heads, headDim). */
     private NDArray rotate(NDArray x, NDArray cos, NDArray sin) {
-        int half = config.headDim() / 2;
-        NDArray first = x.get(new NDIndex("..., :{}", half));
-        NDArray second = x.get(new NDIndex("..., {}:", half));
-        NDArray rotated = second.neg().concat(first, -1);
+        NDList halves = x.split(2, 2); // (tokens, heads, headDim / 2) each
+        NDArray rotated = halves.get(1).neg().concat(halves.get(0), -1);
         return x.mul(cos).add(rotated.mul(sin));
     }
 
@@ -244,6 +244,18 @@ public final class LlamaModel {
     private NDArray embed(NDArray table, NDArray ids) {
         NDArray rows = Embedding.embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
         return rows.getDataType() == DataType.FLOAT32 ? rows : rows.toType(DataType.FLOAT32, false);
+    }
+
+    /**
+     * A torch-owned copy of an array made from Java data. DJL wraps Java data in a direct buffer that
+     * libtorch does not own; under autograd such tensors were read after the buffer was gone (gradients of
+     * 1e30 or NaN when a GC ran between steps, never reproducible), so inputs are copied into torch memory
+     * once per forward. The copies are small (token ids, rotary tables, masks).
+     */
+    public static NDArray owned(NDArray wrapped) {
+        NDArray copy = wrapped.duplicate();
+        wrapped.close();
+        return copy;
     }
 
     private static NDArray lastRows(NDArray x, List<SequenceChunk> chunks) {

@@ -67,7 +67,18 @@ public final class SyntheticModels {
      * benchmark shape needs no more heap than a small model.
      */
     public static Path write(SyntheticModelSpec spec, Path dir) {
-        TrainedTokenizer tokenizer = tokenizer();
+        writeDescription(spec, tokenizer(), dir);
+        SafetensorsStreamWriter.write(dir.resolve("model.safetensors"), layout(spec), Map.of("format", "pt"),
+                entry -> stream(spec, entry));
+        return dir;
+    }
+
+    /**
+     * Writes everything of a model folder but its weights: config.json, generation_config.json and the
+     * tokenizer files (with the ChatML template) for {@code spec} and {@code tokenizer}. Trained models (the
+     * demo family) use this and then write their own model.safetensors.
+     */
+    public static Path writeDescription(SyntheticModelSpec spec, TrainedTokenizer tokenizer, Path dir) {
         if (spec.vocabSize() < tokenizer.vocabSize()) {
             throw new IllegalArgumentException("vocabSize " + spec.vocabSize() + " is smaller than the tokenizer's "
                     + tokenizer.vocabSize() + " ids");
@@ -81,8 +92,6 @@ public final class SyntheticModels {
             throw new UncheckedIOException("cannot write model files to " + dir, e);
         }
         tokenizer.writeTo(dir, spec.maxPositions());
-        SafetensorsStreamWriter.write(dir.resolve("model.safetensors"), layout(spec), Map.of("format", "pt"),
-                entry -> stream(spec, entry));
         return dir;
     }
 

@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
 /** Entry point of the commands that run locally with the engine: serve, bench-engine, merge, export. */
 @Command(name = "realign", mixinStandardHelpOptions = true, version = "realign 0.1.0",
         description = "Realign: serve fine-tuned LLMs merged back toward their safety-aligned base.",
-        subcommands = {ServeCommand.class, EngineBenchCommand.class, MergeCommand.class, ExportCommand.class, ExtractLoraCommand.class})
+        subcommands = {ServeCommand.class, EngineBenchCommand.class, MergeCommand.class, ExportCommand.class, ExtractLoraCommand.class,
+                TrainDemoCommand.class})
 public final class ServerMain {
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));

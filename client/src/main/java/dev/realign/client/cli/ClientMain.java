@@ -55,6 +55,7 @@ public final class ClientMain {
                 .addSubcommand(new GenerateCommand(context))
                 .addSubcommand(new HealthCommand(context))
                 .addSubcommand(new BenchCommand(context))
+                .addSubcommand(new UploadCommand(context))
                 .setOut(context.out())
                 .setErr(context.err())
                 .setParameterExceptionHandler(reporter)

@@ -81,6 +81,7 @@ public final class AdaptersService extends AdaptersGrpc.AdaptersImplBase {
         } catch (StatusRuntimeException e) {
             Status status = e.getStatus();
             String description = status.getDescription() == null ? null : status.getDescription()
+                    .replace(folder + ": " + folder + ": ", folder + ": ") // the folder itself is at fault
                     .replace(folder + File.separator, "")
                     .replace(folder.toString(), "the uploaded archive");
             throw status.withDescription(description).asRuntimeException();

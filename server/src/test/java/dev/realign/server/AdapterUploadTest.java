@@ -230,6 +230,29 @@ class AdapterUploadTest {
         assertThat(names()).doesNotContain("cancelled");
     }
 
+    @Test
+    void uploadsPastTheConcurrencyLimitAreRefusedUntilOneEnds() throws Exception {
+        byte[] archive = tar(root.resolve("a"));
+        Set<Path> before = workFolders();
+        List<Call> open = new ArrayList<>();
+        for (int i = 0; i < UploadOptions.DEFAULT_MAX_CONCURRENT; i++) {
+            var call = new Call();
+            AdaptersGrpc.newStub(channel).upload(call);
+            call.requests.onNext(UploadAdapterChunk.newBuilder().setHeader(header("slot" + i, archive)).build());
+            open.add(call);
+        }
+        assertRefused(() -> upload(chunks(header("one-more", archive), archive, 4096)), Status.Code.RESOURCE_EXHAUSTED,
+                "uploads: 4 are in progress, the server's limit (serve --max-uploads)");
+        open.getFirst().requests.cancel("make room", null);
+        awaitTrue(() -> workFolders().size() == before.size() + UploadOptions.DEFAULT_MAX_CONCURRENT - 1);
+        assertThat(upload(chunks(header("one-more", archive), archive, 4096)).getName()).isEqualTo("one-more");
+        for (Call call : open.subList(1, open.size())) {
+            call.requests.cancel("done", null);
+        }
+        adapters.unload(UnloadAdapterRequest.newBuilder().setName("one-more").build());
+        awaitTrue(() -> workFolders().equals(before));
+    }
+
     // ---- unsafe or broken archives ----
 
     interface TarBody {

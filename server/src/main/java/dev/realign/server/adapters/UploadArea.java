@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +19,7 @@ public final class UploadArea implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(UploadArea.class);
 
     private final UploadOptions options;
+    private final AtomicInteger inProgress = new AtomicInteger();
     private Path root;
     private boolean ours; // created by us under java.io.tmpdir: removed at close
 
@@ -54,17 +56,33 @@ public final class UploadArea implements AutoCloseable {
      */
     public UploadSpool open(long declaredBytes, String sha256Hex) {
         UploadSpool.checkHeader(declaredBytes, sha256Hex, options);
-        Path work;
-        try {
-            work = Files.createTempDirectory(root(), "upload-",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } catch (UnsupportedOperationException e) {
-            work = createPlain();
-        } catch (IOException e) {
-            throw Status.RESOURCE_EXHAUSTED.withDescription("upload directory " + root() + ": cannot create a "
-                    + "work folder: " + e.getMessage()).asRuntimeException();
+        // Each upload may hold up to twice the limit on disk (archive, then extracted): bound how many run.
+        if (inProgress.incrementAndGet() > options.maxConcurrent()) {
+            inProgress.decrementAndGet();
+            throw Status.RESOURCE_EXHAUSTED.withDescription("uploads: " + options.maxConcurrent() + " are in progress, "
+                    + "the server's limit (serve --max-uploads); retry when one finishes").asRuntimeException();
         }
-        return UploadSpool.start(work, declaredBytes, sha256Hex, options);
+        try {
+            Path work;
+            try {
+                work = Files.createTempDirectory(root(), "upload-",
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (UnsupportedOperationException e) {
+                work = createPlain();
+            } catch (IOException e) {
+                throw Status.RESOURCE_EXHAUSTED.withDescription("upload directory " + root() + ": cannot create a "
+                        + "work folder: " + e.getMessage()).asRuntimeException();
+            }
+            return UploadSpool.start(work, declaredBytes, sha256Hex, options, inProgress::decrementAndGet);
+        } catch (RuntimeException e) {
+            inProgress.decrementAndGet();
+            throw e;
+        }
+    }
+
+    /** Uploads between their header and their end. */
+    public int inProgress() {
+        return inProgress.get();
     }
 
     private Path createPlain() {

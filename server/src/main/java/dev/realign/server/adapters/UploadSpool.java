@@ -13,6 +13,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,9 +48,12 @@ public final class UploadSpool {
     private final long declared;
     private final String expectedSha256;
     private final UploadOptions options;
+    private final Runnable onEnded;
+    private final AtomicBoolean ended = new AtomicBoolean();
     private long received;
 
-    private UploadSpool(Path work, FileChannel channel, long declared, String expectedSha256, UploadOptions options) {
+    private UploadSpool(Path work, FileChannel channel, long declared, String expectedSha256, UploadOptions options,
+                        Runnable onEnded) {
         this.work = work;
         this.archive = work.resolve(ARCHIVE);
         this.channel = channel;
@@ -57,6 +61,7 @@ public final class UploadSpool {
         this.declared = declared;
         this.expectedSha256 = expectedSha256.toLowerCase(Locale.ROOT);
         this.options = options;
+        this.onEnded = onEnded;
     }
 
     /** The header's size and digest, checked before anything is written. */
@@ -77,11 +82,11 @@ public final class UploadSpool {
     }
 
     /** Opens the archive file in a fresh work folder (removed again if that fails). */
-    static UploadSpool start(Path work, long declaredBytes, String sha256Hex, UploadOptions options) {
+    static UploadSpool start(Path work, long declaredBytes, String sha256Hex, UploadOptions options, Runnable onEnded) {
         try {
             FileChannel channel = FileChannel.open(work.resolve(ARCHIVE), StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE);
-            return new UploadSpool(work, channel, declaredBytes, sha256Hex, options);
+            return new UploadSpool(work, channel, declaredBytes, sha256Hex, options, onEnded);
         } catch (IOException e) {
             deleteTree(work);
             throw Status.RESOURCE_EXHAUSTED.withDescription("upload directory: cannot create the archive file: "
@@ -123,6 +128,14 @@ public final class UploadSpool {
      * ({@link AdapterArchive}) and deleted. Returns the extracted adapter folder, inside {@link #work()}.
      */
     public Path finish() {
+        try {
+            return checkAndExtract();
+        } finally {
+            end(); // the upload is over, whatever the outcome; a kept folder is the adapter's from here
+        }
+    }
+
+    private Path checkAndExtract() {
         closeChannel();
         if (received != declared) {
             throw invalid("header.total_bytes is " + declared + " but the stream ended after " + received + " bytes");
@@ -152,6 +165,13 @@ public final class UploadSpool {
     public void discard() {
         closeChannel();
         deleteTree(work);
+        end();
+    }
+
+    private void end() {
+        if (ended.compareAndSet(false, true)) {
+            onEnded.run();
+        }
     }
 
     private void closeChannel() {

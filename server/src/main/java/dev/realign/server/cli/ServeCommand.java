@@ -74,6 +74,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Largest adapter archive Adapters.Upload accepts, MiB (default: ${DEFAULT-VALUE})")
     long maxUploadMiB;
 
+    @Option(names = "--max-uploads", defaultValue = "" + UploadOptions.DEFAULT_MAX_CONCURRENT,
+            description = "Adapters.Upload calls in progress at once (default: ${DEFAULT-VALUE})")
+    int maxUploads;
+
     @Option(names = "--upload-dir", paramLabel = "DIR",
             description = "Where uploads are spooled and uploaded adapters kept while loaded "
                     + "(default: a new folder in the system's temp folder, removed at exit)")
@@ -124,11 +128,16 @@ public final class ServeCommand implements Callable<Integer> {
         if (maxUploadMiB < 1 || maxUploadMiB > Long.MAX_VALUE >> 20) {
             throw new IllegalArgumentException("--max-upload-mib must be >= 1, got " + maxUploadMiB);
         }
-        return UploadOptions.DEFAULTS.withMaxBytes(maxUploadMiB << 20).withDirectory(uploadDir);
+        if (maxUploads < 1) {
+            throw new IllegalArgumentException("--max-uploads must be >= 1, got " + maxUploads);
+        }
+        return UploadOptions.DEFAULTS.withMaxBytes(maxUploadMiB << 20).withMaxConcurrent(maxUploads)
+                .withDirectory(uploadDir);
     }
 
     @Override
     public Integer call() throws Exception {
+        UploadOptions uploads = uploadOptions(); // option errors before the model takes its time to load
         Tenants tenants = tenants();
         Path dir = model != null ? model : DefaultModel.locate();
         String id = modelId != null ? modelId : dir.toAbsolutePath().normalize().getFileName().toString();
@@ -152,7 +161,7 @@ public final class ServeCommand implements Callable<Integer> {
         tenants.watch(Duration.ofSeconds(Math.max(1, configPollSeconds)));
         RealignServer server = new RealignServer(
                 NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models, tenants,
-                new MonitoringOptions(host, metricsPort, logPrompts), uploadOptions()).start();
+                new MonitoringOptions(host, metricsPort, logPrompts), uploads).start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             log.info("shutting down: finishing running streams (grace {} s)", graceSeconds);
             server.shutdown(Duration.ofSeconds(graceSeconds));

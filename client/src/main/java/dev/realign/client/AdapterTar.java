@@ -1,5 +1,6 @@
 package dev.realign.client;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -40,7 +41,7 @@ public final class AdapterTar {
             throw new IllegalArgumentException(folder + " holds no files to upload");
         }
         MessageDigest digest = sha256();
-        try (OutputStream file = Files.newOutputStream(target);
+        try (OutputStream file = new BufferedOutputStream(Files.newOutputStream(target), 1 << 20);
              DigestOutputStream hashed = new DigestOutputStream(file, digest);
              TarArchiveOutputStream tar = new TarArchiveOutputStream(hashed)) {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);

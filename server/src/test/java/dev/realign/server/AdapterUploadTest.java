@@ -151,6 +151,27 @@ class AdapterUploadTest {
         adapters.unload(UnloadAdapterRequest.newBuilder().setName("wrapped").build());
     }
 
+    /** What the README tells non-Java clients to send: GNU tar's own archive, with its "./" entries. */
+    @Test
+    void anArchiveMadeByTheTarCommandLoads() throws Exception {
+        Path archive = dir.resolve("cli.tar");
+        Process tar;
+        try {
+            tar = new ProcessBuilder("tar", "--format=pax", "-C", root.resolve("a").toString(), "-cf", archive.toString(), ".")
+                    .redirectErrorStream(true).start();
+        } catch (IOException e) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "no tar command: " + e.getMessage());
+            return;
+        }
+        assertThat(tar.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(tar.exitValue()).as(new String(tar.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isZero();
+        byte[] bytes = Files.readAllBytes(archive);
+        AdapterInfo info = upload(chunks(header("from-tar", bytes), bytes, 1 << 16));
+        assertThat(info.getKind()).isEqualTo(AdapterKind.LORA);
+        assertThat(tokens("from-tar")).hasSize(12);
+        adapters.unload(UnloadAdapterRequest.newBuilder().setName("from-tar").build());
+    }
+
     // ---- bad streams ----
 
     static Stream<Arguments> badStreams() throws IOException {

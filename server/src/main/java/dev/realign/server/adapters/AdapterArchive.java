@@ -6,6 +6,9 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,8 +26,8 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * Extracts an uploaded tar archive of an adapter folder, trusting nothing in it. Only regular files and
  * folders are accepted; an entry that is absolute, climbs with {@code ..}, is a symbolic or hard link, a
  * device, a FIFO, sparse, repeated, or that would land outside the target folder is refused by name
- * (INVALID_ARGUMENT), as is an archive with too many entries or whose entries declare more bytes than the
- * upload may hold. Files are created new (never opened through an existing path), so nothing the archive
+ * (INVALID_ARGUMENT), as is an archive with too many entries, whose entries declare more bytes than the
+ * upload may hold, or whose long-name or PAX metadata would take more than 64 KiB of memory to parse. Files are created new (never opened through an existing path), so nothing the archive
  * says can write outside the folder. Commons Compress parses the format (ustar, GNU long names, PAX).
  *
  * <p>The archive may hold the adapter's files at its top ({@code tar -C adapter -cf a.tar .}) or inside one
@@ -32,6 +35,9 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  */
 public final class AdapterArchive {
     private static final String[] MARKERS = {"adapter_config.json", "config.json"};
+    /** Long names and PAX records are read into memory by the parser: more than this is refused first. */
+    static final int MAX_METADATA_BYTES = 64 << 10;
+    private static final int BLOCK = 512;
 
     private AdapterArchive() {}
 
@@ -44,6 +50,7 @@ public final class AdapterArchive {
      */
     public static Path extract(Path tar, Path into, long maxBytes, int maxEntries) {
         Path root = into.toAbsolutePath().normalize();
+        checkMetadataSizes(tar);
         Set<Path> files = new HashSet<>();
         int entries = 0;
         long bytes = 0;
@@ -146,6 +153,86 @@ public final class AdapterArchive {
     private static StatusRuntimeException cannotWrite(Path path, IOException e) {
         return Status.RESOURCE_EXHAUSTED.withDescription("upload directory: cannot write " + path.getFileName() + ": "
                 + e.getMessage()).asRuntimeException();
+    }
+
+    /**
+     * Walks the archive's header blocks before Commons Compress parses it: the parser reads a GNU long name
+     * or a PAX extended header whole into memory, so one declaring gigabytes would take the server's heap.
+     * Only sizes are checked here; everything else is left to the parser and the checks after it.
+     */
+    static void checkMetadataSizes(Path tar) {
+        try (FileChannel channel = FileChannel.open(tar, StandardOpenOption.READ)) {
+            long length = channel.size();
+            ByteBuffer block = ByteBuffer.allocate(BLOCK);
+            for (long at = 0; at + BLOCK <= length; ) {
+                block.clear();
+                while (block.hasRemaining() && channel.read(block, at + block.position()) > 0) {
+                    // read the whole block
+                }
+                byte[] header = block.array();
+                if (allZero(header)) {
+                    return; // end of archive
+                }
+                long size = sizeField(header);
+                if (size < 0) {
+                    return; // malformed: the parser names it
+                }
+                byte type = header[156];
+                boolean metadata = type == 'x' || type == 'g' || type == 'X' || type == 'L' || type == 'K';
+                if (metadata && size > MAX_METADATA_BYTES) {
+                    String name = new String(header, 0, 100, StandardCharsets.UTF_8).replace("\0", "").strip();
+                    throw invalid("archive entry '" + name + "' is a " + (type == 'L' || type == 'K' ? "GNU long name"
+                            : "PAX extended header") + " of " + size + " bytes; at most " + MAX_METADATA_BYTES
+                            + " are accepted");
+                }
+                long blocks = (size + BLOCK - 1) / BLOCK;
+                if (blocks > (length - at) / BLOCK) {
+                    return; // truncated: the parser names it
+                }
+                at += BLOCK + blocks * BLOCK;
+            }
+        } catch (IOException e) {
+            throw invalid("archive cannot be read: " + e.getMessage());
+        }
+    }
+
+    /** The size field (offset 124, 12 bytes): octal ASCII, or base-256 when its first byte has the high bit. */
+    private static long sizeField(byte[] header) {
+        if ((header[124] & 0x80) != 0) {
+            long value = 0;
+            for (int i = 125; i < 136; i++) {
+                if ((value >>> 55) != 0) {
+                    return -1;
+                }
+                value = (value << 8) | (header[i] & 0xff);
+            }
+            return header[124] == (byte) 0x80 ? value : -1;
+        }
+        long value = 0;
+        boolean digits = false;
+        for (int i = 124; i < 136; i++) {
+            int c = header[i];
+            if (c >= '0' && c <= '7') {
+                value = value * 8 + (c - '0');
+                digits = true;
+            } else if (c == 0 || c == ' ') {
+                if (digits) {
+                    break;
+                }
+            } else {
+                return -1;
+            }
+        }
+        return value;
+    }
+
+    private static boolean allZero(byte[] block) {
+        for (byte b : block) {
+            if (b != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Accepts regular files and folders only; everything else is named and refused. */

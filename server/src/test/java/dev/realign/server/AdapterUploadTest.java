@@ -318,6 +318,8 @@ class AdapterUploadTest {
                 }), "archive holds more than " + MAX_ENTRIES + " entries (at entry 'extra-6.txt')"),
                 Arguments.of("an entry larger than the limit", withDeclaredSize(adapterPlus(t -> file(t, "big.bin", hello)),
                         "big.bin", 077777777777L), "archive entry 'big.bin' declares 8589934591 bytes, past the upload limit"),
+                Arguments.of("a name too long for a file system", adapterPlus(t -> file(t, "n".repeat(300), hello)),
+                        "has a name part longer than 255 bytes"),
                 // The parser would read it whole into memory: refused by size before parsing.
                 Arguments.of("a huge PAX header", adapterPlus(t -> file(t, "n".repeat(70_000), hello)),
                         "is a PAX extended header of 70"),

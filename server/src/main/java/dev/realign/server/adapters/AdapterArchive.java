@@ -38,6 +38,8 @@ public final class AdapterArchive {
     /** Long names and PAX records are read into memory by the parser: more than this is refused first. */
     static final int MAX_METADATA_BYTES = 64 << 10;
     private static final int BLOCK = 512;
+    private static final int MAX_NAME_BYTES = 255;
+    private static final int MAX_PATH_BYTES = 1024;
 
     private AdapterArchive() {}
 
@@ -267,10 +269,17 @@ public final class AdapterArchive {
         if (name.startsWith("/") || name.matches("^[A-Za-z]:.*")) {
             throw invalid(entry, "is an absolute path");
         }
+        if (name.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+            throw invalid(entry, "has a path longer than " + MAX_PATH_BYTES + " bytes");
+        }
         List<String> parts = new ArrayList<>();
         for (String part : name.split("/")) {
             if (part.equals("..")) {
                 throw invalid(entry, "climbs out with '..'");
+            }
+            if (part.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+                // The file system would refuse it with an error that looks like the server's fault.
+                throw invalid(entry, "has a name part longer than " + MAX_NAME_BYTES + " bytes");
             }
             if (!part.isEmpty() && !part.equals(".")) {
                 parts.add(part);

@@ -51,6 +51,7 @@ final class FairQueue<T> {
      * @param holds   its requests waiting at that moment
      * @param share   {@code max(1, capacity / tenantsWaiting)}
      * @param tenants tenants waiting, counting the newcomer
+     * @param capacity the queue's size
      */
     record Share(String tenant, int holds, int share, int tenants, int capacity) {
         static final Share NONE = new Share("", 0, 0, 0, 0);

@@ -1,6 +1,7 @@
 package dev.realign.client;
 
 import dev.realign.api.v1.AdapterInfo;
+import dev.realign.api.v1.AdapterKind;
 import dev.realign.api.v1.AdaptersGrpc;
 import dev.realign.api.v1.ClassifyRequest;
 import dev.realign.api.v1.ClassifyResponse;
@@ -16,6 +17,7 @@ import dev.realign.api.v1.LoadAdapterRequest;
 import dev.realign.api.v1.SafetyGrpc;
 import dev.realign.api.v1.UnloadAdapterRequest;
 import dev.realign.api.v1.UnloadAdapterResponse;
+import dev.realign.api.v1.UploadHeader;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.Grpc;
@@ -30,14 +32,19 @@ import io.grpc.stub.AbstractStub;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.Objects;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The Java client of a Realign server: generation (blocking and streaming), health, and thin pass-throughs
- * of the Adapters and Safety services.
+ * The Java client of a Realign server: generation (blocking and streaming), health, adapter upload, and
+ * thin pass-throughs of the other Adapters and the Safety calls.
  *
  * <p>Every RPC failure reaches the caller as the {@link StatusRuntimeException} gRPC raised, unwrapped, so
  * callers can act on its status code (the server's codes are listed in DESIGN §3). Thread-safe: one client
@@ -202,6 +209,56 @@ public final class RealignClient implements AutoCloseable {
 
     public UnloadAdapterResponse unloadAdapter(UnloadAdapterRequest request) {
         return withDeadline(AdaptersGrpc.newBlockingStub(channel)).unload(request);
+    }
+
+    /** Uploads an adapter folder to the server's default model, its kind detected by the server. */
+    public AdapterInfo uploadAdapter(String name, Path folder) {
+        return uploadAdapter(name, "", AdapterKind.ADAPTER_KIND_UNSPECIFIED, folder);
+    }
+
+    /**
+     * Uploads an adapter folder (PEFT LoRA or a full fine-tune) under {@code name} in the caller's namespace:
+     * the folder is written as a tar archive to a temporary file ({@link AdapterTar}), its size and SHA-256
+     * go in the header, then its bytes stream in chunks as the connection takes them. Blocks until the
+     * server has loaded it (a name that exists is hot-swapped) and returns what the server loaded.
+     *
+     * @param model base model id; empty = the server's default
+     * @param kind  what the folder must be; UNSPECIFIED lets the server detect it
+     * @throws StatusRuntimeException as the server answered (e.g. RESOURCE_EXHAUSTED over its size limit)
+     * @throws UncheckedIOException   when the folder cannot be read or the archive written
+     */
+    public AdapterInfo uploadAdapter(String name, String model, AdapterKind kind, Path folder) {
+        Path tar;
+        try {
+            tar = Files.createTempFile("realign-upload-", ".tar");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temporary file for the archive: " + e.getMessage(), e);
+        }
+        try {
+            AdapterTar.Archive archive = AdapterTar.write(folder, tar);
+            UploadHeader header = UploadHeader.newBuilder().setName(name).setModel(model).setKind(kind)
+                    .setTotalBytes(archive.sizeBytes()).setSha256(archive.sha256()).build();
+            var uploader = new AdapterUploader(header, archive.file());
+            withDeadline(AdaptersGrpc.newStub(channel)).upload(uploader);
+            try {
+                return uploader.result().get();
+            } catch (InterruptedException e) {
+                uploader.cancel("interrupted");
+                Thread.currentThread().interrupt();
+                throw Status.CANCELLED.withDescription("upload interrupted").withCause(e).asRuntimeException();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof StatusRuntimeException status) {
+                    throw status;
+                }
+                throw Status.fromThrowable(e.getCause()).asRuntimeException();
+            }
+        } finally {
+            try {
+                Files.deleteIfExists(tar);
+            } catch (IOException ignored) {
+                // a temporary file; the OS cleans its temp folder
+            }
+        }
     }
 
     // ---- Safety ----

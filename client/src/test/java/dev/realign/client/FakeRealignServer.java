@@ -10,6 +10,8 @@ import dev.realign.api.v1.GetAdapterRequest;
 import dev.realign.api.v1.InferenceGrpc;
 import dev.realign.api.v1.SafetyGrpc;
 import dev.realign.api.v1.SafetyVerdict;
+import dev.realign.api.v1.UploadAdapterChunk;
+import dev.realign.api.v1.UploadHeader;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
@@ -26,6 +28,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -52,6 +55,10 @@ public final class FakeRealignServer implements AutoCloseable {
     public final List<Metadata> headers = new CopyOnWriteArrayList<>();
     public final List<Deadline> deadlines = new CopyOnWriteArrayList<>();
     public final CountDownLatch cancelled = new CountDownLatch(1);
+    /** Headers of completed uploads, and the bytes and number of data messages each carried. */
+    public final List<UploadHeader> uploadHeaders = new CopyOnWriteArrayList<>();
+    public final List<byte[]> uploadedBytes = new CopyOnWriteArrayList<>();
+    public final List<Integer> uploadChunks = new CopyOnWriteArrayList<>();
 
     private volatile List<GenerateResponse> script = List.of();
     private volatile Status failure;
@@ -71,7 +78,7 @@ public final class FakeRealignServer implements AutoCloseable {
             server = InProcessServerBuilder.forName(name)
                     .directExecutor()
                     .addService(ServerInterceptors.intercept(new Inference(), captureHeaders))
-                    .addService(ServerInterceptors.intercept(new Adapters(), captureHeaders))
+                    .addService(ServerInterceptors.intercept(new Adapters(this), captureHeaders))
                     .addService(new Safety())
                     .addService(health.getHealthService())
                     .build()
@@ -164,6 +171,59 @@ public final class FakeRealignServer implements AutoCloseable {
     }
 
     private static final class Adapters extends AdaptersGrpc.AdaptersImplBase {
+        private final FakeRealignServer fake;
+
+        Adapters(FakeRealignServer fake) {
+            this.fake = fake;
+        }
+
+        /** Records the upload; the name "too-big" is refused at its header, as a server over its limit does. */
+        @Override
+        public StreamObserver<UploadAdapterChunk> upload(StreamObserver<AdapterInfo> observer) {
+            return new StreamObserver<>() {
+                private UploadHeader header;
+                private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+                private int chunks;
+                private boolean failed;
+
+                @Override
+                public void onNext(UploadAdapterChunk chunk) {
+                    if (failed) {
+                        return;
+                    }
+                    if (chunk.hasHeader()) {
+                        header = chunk.getHeader();
+                        if (header.getName().equals("too-big")) {
+                            failed = true;
+                            observer.onError(Status.RESOURCE_EXHAUSTED.withDescription("header.total_bytes "
+                                    + header.getTotalBytes() + " exceeds the server's upload limit").asRuntimeException());
+                        }
+                    } else {
+                        bytes.writeBytes(chunk.getData().toByteArray());
+                        chunks++;
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                    if (failed) {
+                        return;
+                    }
+                    fake.uploadHeaders.add(header);
+                    fake.uploadedBytes.add(bytes.toByteArray());
+                    fake.uploadChunks.add(chunks);
+                    observer.onNext(AdapterInfo.newBuilder().setName(header.getName()).setModel("fake")
+                            .setKind(dev.realign.api.v1.AdapterKind.LORA).setRank(4).setVersion(1)
+                            .addTargetModules("layers.0.self_attn.q_proj").setContentHash("ab".repeat(32)).build());
+                    observer.onCompleted();
+                }
+            };
+        }
+
         @Override
         public void get(GetAdapterRequest request, StreamObserver<AdapterInfo> observer) {
             if (request.getName().equals("missing")) {

@@ -1,6 +1,8 @@
 package dev.realign.server;
 
 import dev.realign.server.adapters.AdapterRoots;
+import dev.realign.server.adapters.UploadArea;
+import dev.realign.server.adapters.UploadOptions;
 import dev.realign.server.grpc.AdaptersService;
 import dev.realign.server.grpc.InferenceService;
 import dev.realign.server.metrics.Monitoring;
@@ -31,6 +33,7 @@ public final class RealignServer implements AutoCloseable {
     private final Tenants tenants;
     private final HealthStatusManager health = new HealthStatusManager();
     private final Monitoring monitoring;
+    private final UploadArea uploads;
     private final Server server;
     private volatile boolean serving; // what /healthz reports: false before start and from the drain on
     private boolean stopped;
@@ -55,13 +58,20 @@ public final class RealignServer implements AutoCloseable {
      */
     public RealignServer(ServerBuilder<?> builder, ModelRegistry models, Tenants tenants,
                          MonitoringOptions monitoringOptions) {
+        this(builder, models, tenants, monitoringOptions, UploadOptions.DEFAULTS);
+    }
+
+    /** With the size limit and place of {@code Adapters.Upload}. */
+    public RealignServer(ServerBuilder<?> builder, ModelRegistry models, Tenants tenants,
+                         MonitoringOptions monitoringOptions, UploadOptions uploadOptions) {
         this.models = models;
         this.tenants = tenants;
+        this.uploads = new UploadArea(uploadOptions);
         this.monitoring = new Monitoring(monitoringOptions, models);
         this.server = builder
                 .intercept(new AuthInterceptor(tenants))
                 .addService(new InferenceService(models, tenants, monitoring.refusals(), monitoring.observer()))
-                .addService(new AdaptersService(models))
+                .addService(new AdaptersService(models, uploads))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
@@ -120,6 +130,7 @@ public final class RealignServer implements AutoCloseable {
         } finally {
             tenants.close();
             models.close();
+            uploads.close(); // after the models: their adapters' uploaded folders are deleted as they are freed
             // Last, so that /healthz answers 503 and /metrics stays scrapable through the whole drain.
             monitoring.close();
         }

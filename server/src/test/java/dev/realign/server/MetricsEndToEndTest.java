@@ -125,6 +125,8 @@ class MetricsEndToEndTest {
                 .isEqualTo(requests);
         assertThat(text).contains("realign_time_to_first_token_seconds_bucket{");
         assertThat(sum(text, "realign_queue_depth", Map.of("model", "tiny"))).isZero();
+        // A tenant that has queued shows 0 once its queue empties, rather than vanishing.
+        assertThat(text).containsPattern("(?m)^realign_tenant_queue_depth\\{model=\"tiny\",tenant=\"default\"} 0");
         assertThat(sum(text, "realign_batch_size", Map.of("model", "tiny"))).isZero();
         for (String cache : List.of("realign_profile_cache_hits_total", "realign_profile_cache_misses_total",
                 "realign_profile_cache_evictions_total", "realign_profile_cache_resident_bytes",

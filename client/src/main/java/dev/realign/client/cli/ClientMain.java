@@ -56,6 +56,7 @@ public final class ClientMain {
                 .addSubcommand(new HealthCommand(context))
                 .addSubcommand(new BenchCommand(context))
                 .addSubcommand(new DemoCommand(context))
+                .addSubcommand(new UploadCommand(context))
                 .setOut(context.out())
                 .setErr(context.err())
                 .setParameterExceptionHandler(reporter)

@@ -43,6 +43,15 @@ public final class AdapterRegistry implements AutoCloseable {
      * version of that name. Errors name the file and tensor (INVALID_ARGUMENT) and leave the old version serving.
      */
     public AdapterVersion load(String name, Path dir) {
+        return load(name, dir, () -> { });
+    }
+
+    /**
+     * {@link #load(String, Path)}, and once the loaded version's memory is freed (after a swap or unload and
+     * the last request on it), {@code onFreed} runs: an uploaded folder is deleted then, not before, since
+     * checkpoints stay memory-mapped. If loading fails, {@code onFreed} never runs; the caller cleans up.
+     */
+    public AdapterVersion load(String name, Path dir, Runnable onFreed) {
         if (name.isBlank()) {
             throw Status.INVALID_ARGUMENT.withDescription("adapter name must not be empty").asRuntimeException();
         }
@@ -58,7 +67,10 @@ public final class AdapterRegistry implements AutoCloseable {
             int number = previous == null ? 1 : previous.version() + 1;
             String liveKey = name + "@" + source.contentHash();
             AdapterVersion version = new AdapterVersion(name, source, number, Instant.now(),
-                    freed -> live.remove(liveKey, freed));
+                    freed -> {
+                        live.remove(liveKey, freed);
+                        onFreed.run();
+                    });
             live.compute(liveKey, (k, old) -> version);
             current.put(name, version);
             log.info("loaded {} from {} ({} targets, {} KiB resident){}", version, dir, source.targets().size(),

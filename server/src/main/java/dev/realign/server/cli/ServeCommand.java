@@ -4,6 +4,7 @@ import ch.qos.logback.classic.LoggerContext;
 import dev.realign.model.LoadedModel;
 import dev.realign.server.RealignServer;
 import dev.realign.server.adapters.AdapterRoots;
+import dev.realign.server.adapters.UploadOptions;
 import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.models.ServingLimits;
@@ -69,6 +70,19 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Folder clients may load adapters from through Adapters.Load; repeatable")
     List<Path> adapterRoots = new ArrayList<>();
 
+    @Option(names = "--max-upload-mib", defaultValue = "" + UploadOptions.DEFAULT_MAX_MIB,
+            description = "Largest adapter archive Adapters.Upload accepts, MiB (default: ${DEFAULT-VALUE})")
+    long maxUploadMiB;
+
+    @Option(names = "--max-uploads", defaultValue = "" + UploadOptions.DEFAULT_MAX_CONCURRENT,
+            description = "Adapters.Upload calls in progress at once (default: ${DEFAULT-VALUE})")
+    int maxUploads;
+
+    @Option(names = "--upload-dir", paramLabel = "DIR",
+            description = "Where uploads are spooled and uploaded adapters kept while loaded "
+                    + "(default: a new folder in the system's temp folder, removed at exit)")
+    Path uploadDir;
+
     @Option(names = "--config", paramLabel = "FILE",
             description = "Tenants YAML (keys, adapter roots, presets, policy); reloaded when it changes. "
                     + "Without it: development mode, one open tenant")
@@ -110,8 +124,20 @@ public final class ServeCommand implements Callable<Integer> {
         }
     }
 
+    private UploadOptions uploadOptions() {
+        if (maxUploadMiB < 1 || maxUploadMiB > Long.MAX_VALUE >> 20) {
+            throw new IllegalArgumentException("--max-upload-mib must be >= 1, got " + maxUploadMiB);
+        }
+        if (maxUploads < 1) {
+            throw new IllegalArgumentException("--max-uploads must be >= 1, got " + maxUploads);
+        }
+        return UploadOptions.DEFAULTS.withMaxBytes(maxUploadMiB << 20).withMaxConcurrent(maxUploads)
+                .withDirectory(uploadDir);
+    }
+
     @Override
     public Integer call() throws Exception {
+        UploadOptions uploads = uploadOptions(); // option errors before the model takes its time to load
         Tenants tenants = tenants();
         Path dir = model != null ? model : DefaultModel.locate();
         String id = modelId != null ? modelId : dir.toAbsolutePath().normalize().getFileName().toString();
@@ -135,7 +161,7 @@ public final class ServeCommand implements Callable<Integer> {
         tenants.watch(Duration.ofSeconds(Math.max(1, configPollSeconds)));
         RealignServer server = new RealignServer(
                 NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models, tenants,
-                new MonitoringOptions(host, metricsPort, logPrompts)).start();
+                new MonitoringOptions(host, metricsPort, logPrompts), uploads).start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             log.info("shutting down: finishing running streams (grace {} s)", graceSeconds);
             server.shutdown(Duration.ofSeconds(graceSeconds));

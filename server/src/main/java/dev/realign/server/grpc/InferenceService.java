@@ -93,7 +93,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
                 var listener = new StreamingListener(call, entry.model(), requestId, mergeMs, refusals, trace, held);
                 try {
                     entry.scheduler().submit(new GenerationTask(requestId, lease, mapped.promptTokens(),
-                            mapped.sampling(), deadlineNanos, arrival, listener, cancelled));
+                            mapped.sampling(), deadlineNanos, arrival, listener, cancelled, tenant.name()));
                 } catch (RuntimeException e) {
                     lease.close();
                     held.close();

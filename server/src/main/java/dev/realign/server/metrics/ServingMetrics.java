@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -15,6 +16,8 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
@@ -34,6 +37,8 @@ public final class ServingMetrics implements RequestObserver {
     private static final Duration[] TOKEN_BUCKETS = seconds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5);
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // Tenants appear as they queue, so their rows are refreshed at each scrape rather than bound once.
+    private final List<Runnable> refreshers = new ArrayList<>();
 
     public ServingMetrics(ModelRegistry models) {
         new JvmMemoryMetrics().bindTo(registry);
@@ -50,6 +55,10 @@ public final class ServingMetrics implements RequestObserver {
                 .description("Requests waiting for a batch slot").tag("model", model).register(registry);
         Gauge.builder("realign.batch.size", scheduler, Scheduler::runningCount)
                 .description("Sequences stepped together right now").tag("model", model).register(registry);
+        MultiGauge byTenant = MultiGauge.builder("realign.tenant.queue.depth")
+                .description("Requests waiting for a batch slot, by tenant").tag("model", model).register(registry);
+        refreshers.add(() -> byTenant.register(scheduler.queueDepthByTenant().entrySet().stream()
+                .map(e -> MultiGauge.Row.of(Tags.of("tenant", e.getKey()), e.getValue())).toList(), true));
     }
 
     private void bindCache(String model, ProfileCache cache) {
@@ -110,6 +119,9 @@ public final class ServingMetrics implements RequestObserver {
 
     /** The Prometheus text exposition of every meter. */
     public String scrape() {
+        synchronized (refreshers) {
+            refreshers.forEach(Runnable::run);
+        }
         return registry.scrape();
     }
 

@@ -14,8 +14,8 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -24,7 +24,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Continuous batching for one model: a single engine thread steps every running sequence together; new
  * requests join at step boundaries and finished, cancelled or expired ones leave. The waiting queue is
- * bounded: when it is full a request is refused at once (RESOURCE_EXHAUSTED) rather than left waiting.
+ * bounded and shared fairly between tenants ({@link FairQueue}): free batch slots go round-robin across
+ * tenants, and when the queue is full a tenant under its share pushes out the newest request of the tenant
+ * holding the most, while a tenant at its share is refused at once (RESOURCE_EXHAUSTED) rather than left
+ * waiting.
  */
 public final class Scheduler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
@@ -32,7 +35,10 @@ public final class Scheduler implements AutoCloseable {
     private final LoadedModel model;
     private final DecodeStep decodeStep;
     private final int maxBatch;
-    private final BlockingQueue<GenerationTask> waiting;
+    private final FairQueue<GenerationTask> waiting;
+    // Requests pushed out of the full queue by a tenant under its share; failed on the engine thread, which
+    // owns every listener call.
+    private final Queue<PushedOut> pushedOut = new ConcurrentLinkedQueue<>();
     private final List<Running> running = new ArrayList<>();
     private final Thread loop;
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -40,6 +46,9 @@ public final class Scheduler implements AutoCloseable {
     private volatile boolean draining;
     private volatile boolean stopNow;
     private volatile int active; // running.size(), published for observers on other threads
+
+    private record PushedOut(GenerationTask task, FairQueue.Share share) {
+    }
 
     private record Running(GenerationTask task, Sequence sequence, long[] firstTokenNanos) {
         /** Frees the sequence's KV cache and its hold on the profile's weights. */
@@ -59,28 +68,42 @@ public final class Scheduler implements AutoCloseable {
         this.model = model;
         this.decodeStep = new DecodeStep(model.model());
         this.maxBatch = maxBatch;
-        this.waiting = new ArrayBlockingQueue<>(queueCapacity);
+        this.waiting = new FairQueue<>(queueCapacity, GenerationTask::tenant);
         this.loop = Thread.ofPlatform().name("scheduler-" + model.id()).daemon(true).unstarted(this::run);
         loop.start();
     }
 
-    /** Queues a request; an error status when the server drains or the queue is full. */
+    /**
+     * Queues a request; an error status when the server drains, or when the queue is full and the request's
+     * tenant already holds its share of it (RESOURCE_EXHAUSTED naming the tenant and its share).
+     */
     public void submit(GenerationTask task) {
         if (!accepting) {
             throw Status.UNAVAILABLE.withDescription("server is shutting down").asRuntimeException();
         }
-        if (!waiting.offer(task)) {
-            throw Status.RESOURCE_EXHAUSTED.withDescription("model '" + model.id() + "' queue is full ("
-                    + waiting.size() + " waiting); retry later").asRuntimeException();
+        switch (waiting.offer(task)) {
+            case FairQueue.Offer.Refused<GenerationTask> refused -> throw Status.RESOURCE_EXHAUSTED.withDescription(
+                    "model '" + model.id() + "' queue is full: " + refused.share().describe() + "; retry later")
+                    .asRuntimeException();
+            case FairQueue.Offer.Queued<GenerationTask> queued ->
+                    queued.pushedOut().ifPresent(out -> pushedOut.add(new PushedOut(out, queued.share())));
         }
         // The loop may have ended between the check above and the offer: nobody would read the queue now.
-        if (stopped.getCount() == 0 && waiting.remove(task)) {
-            throw Status.UNAVAILABLE.withDescription("server is shutting down").asRuntimeException();
+        if (stopped.getCount() == 0) {
+            failPushedOut();
+            if (waiting.remove(task)) {
+                throw Status.UNAVAILABLE.withDescription("server is shutting down").asRuntimeException();
+            }
         }
     }
 
     public int queueDepth() {
         return waiting.size();
+    }
+
+    /** Requests waiting per tenant (0 for tenants that have waited before). */
+    public Map<String, Integer> queueDepthByTenant() {
+        return waiting.depthByTenant();
     }
 
     /** Sequences holding a KV cache right now. */
@@ -116,6 +139,7 @@ public final class Scheduler implements AutoCloseable {
 
     /** One pass: admit waiting requests at the step boundary, drop abandoned ones, step the rest. */
     private void iterate() throws InterruptedException {
+        failPushedOut();
         if (running.isEmpty()) {
             GenerationTask next = waiting.poll(50, TimeUnit.MILLISECONDS);
             if (next == null) {
@@ -169,7 +193,7 @@ public final class Scheduler implements AutoCloseable {
                 }
             }
         }
-        for (GenerationTask queued : waiting) {
+        for (GenerationTask queued : waiting.snapshot()) {
             Status status = abandonment(queued, now, 0);
             if (status != null && waiting.remove(queued)) {
                 try {
@@ -177,6 +201,21 @@ public final class Scheduler implements AutoCloseable {
                 } finally {
                     deliverError(queued, status);
                 }
+            }
+        }
+    }
+
+    /** Fails the requests a tenant under its queue share pushed out (each is taken from the queue once). */
+    private void failPushedOut() {
+        PushedOut out;
+        while ((out = pushedOut.poll()) != null) {
+            GenerationTask task = out.task();
+            try {
+                task.profile().close();
+            } finally {
+                deliverError(task, Status.RESOURCE_EXHAUSTED.withDescription("request " + task.requestId()
+                        + " was pushed out of model '" + model.id() + "' queue by a tenant under its share: "
+                        + out.share().describe() + "; retry later"));
             }
         }
     }
@@ -290,6 +329,7 @@ public final class Scheduler implements AutoCloseable {
         }
         running.clear();
         active = 0;
+        failPushedOut();
         GenerationTask queued;
         while ((queued = waiting.poll()) != null) {
             try {

@@ -38,12 +38,17 @@ class SchedulerTest {
             ProfileLease lease = cache.acquire(ProfileKey.base("m")).get(5, TimeUnit.SECONDS);
             CompletableFuture<Status> ended = new CompletableFuture<>();
             AtomicInteger steps = new AtomicInteger();
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(50);
+            // Room to reach the first step on a busy machine (50 ms was missed under a load of 10 on 2 cores);
+            // the first step then waits past the deadline, whatever the decode speed.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
             GenerationListener listener = new GenerationListener() {
                 @Override
                 public void onStep(StepOutput step) {
                     if (steps.incrementAndGet() == 1) {
-                        sleep(150); // the first step outlives the deadline, whatever the decode speed
+                        while (System.nanoTime() - deadline <= 0) {
+                            sleep(10);
+                        }
+                        sleep(20);
                     }
                 }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.realign.api.v1.AdapterInfo;
+import dev.realign.api.v1.AdapterKind;
 import dev.realign.api.v1.AdapterWeight;
 import dev.realign.api.v1.GenerateRequest;
 import dev.realign.api.v1.GetAdapterRequest;
@@ -11,6 +12,7 @@ import dev.realign.api.v1.ListAdaptersRequest;
 import dev.realign.api.v1.LoadAdapterRequest;
 import dev.realign.api.v1.MergeProfile;
 import dev.realign.api.v1.SamplingParams;
+import dev.realign.api.v1.UnloadAdapterRequest;
 import dev.realign.api.v1.GenerateResponse;
 import dev.realign.client.ClientOptions;
 import dev.realign.client.GenerationHandle;
@@ -145,6 +147,32 @@ class TenantsEndToEndTest {
             // Another tenant's root is outside this tenant's roots.
             assertStatus(() -> acme.loadAdapter(LoadAdapterRequest.newBuilder().setName("x")
                     .setPath("../beta-adapters/chat").build()), Status.Code.PERMISSION_DENIED, "outside the adapter roots");
+        }
+    }
+
+    @Test
+    void anUploadThroughTheJavaClientLandsInTheCallersNamespaceAndServesLikeLoad() {
+        try (var acme = client("acme-key"); var beta = client("beta-key")) {
+            try {
+                AdapterInfo uploaded = acme.uploadAdapter("uploaded", dir.resolve("acme-adapters/task"));
+                assertThat(uploaded.getName()).isEqualTo("uploaded");
+                assertThat(uploaded.getKind()).isEqualTo(AdapterKind.LORA);
+                assertThat(uploaded.getVersion()).isEqualTo(1);
+                assertThat(uploaded.getContentHash()).isEqualTo(
+                        acme.getAdapter(GetAdapterRequest.newBuilder().setName("task").build()).getContentHash());
+
+                GenerationResult viaUpload = acme.generateText(request(adapter("uploaded", 0.5), 8));
+                GenerationResult viaLoad = acme.generateText(request(adapter("task", 0.5), 8));
+                assertThat(viaUpload.tokenIds()).hasSize(8).isEqualTo(viaLoad.tokenIds());
+                assertThat(viaUpload.profileKey()).contains("acme/uploaded@");
+
+                assertStatus(() -> beta.getAdapter(GetAdapterRequest.newBuilder().setName("uploaded").build()),
+                        Status.Code.NOT_FOUND, "adapter 'uploaded' is not loaded");
+                assertThat(beta.listAdapters(ListAdaptersRequest.getDefaultInstance()).getAdaptersList())
+                        .extracting(AdapterInfo::getName).doesNotContain("uploaded");
+            } finally {
+                acme.unloadAdapter(UnloadAdapterRequest.newBuilder().setName("uploaded").build());
+            }
         }
     }
 

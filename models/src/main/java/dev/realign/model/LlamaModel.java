@@ -203,12 +203,17 @@ public final class LlamaModel {
         return x.div(meanSquare.add(config.rmsNormEps()).sqrt()).mul(weight);
     }
 
-    /** A projection with its unmerged LoRA terms: x W^T + b + sum_i c_i (x A_i^T) B_i^T, all fp32 out. */
+    /**
+     * A projection with its unmerged LoRA terms: x W^T + b + sum_i c_i (x A_i^T) B_i^T, all fp32 out; c_i is a
+     * scalar or, when rows of several profiles share the forward, a (rows, 1) column.
+     */
     private NDArray linear(NDArray x, Projection p) {
         NDArray y = linear(x, p.weight(), p.bias());
         for (LoraTerm term : p.lora()) {
             NDArray down = Linear.linear(x, term.a()).singletonOrThrow();        // (rows, rank)
-            y = y.add(Linear.linear(down, term.b()).singletonOrThrow().mul(term.coefficient())); // (rows, out)
+            NDArray up = Linear.linear(down, term.b()).singletonOrThrow();       // (rows, out)
+            // Per-row coefficients (rows, 1) broadcast over out; zero rows are rows of other profiles.
+            y = y.add(term.rowCoefficients() == null ? up.mul(term.coefficient()) : up.mul(term.rowCoefficients()));
         }
         return y;
     }

@@ -108,6 +108,9 @@ public final class LlamaModel {
         }
         q = rotate(q, cos, sin);
         k = rotate(k, cos, sin);
+        if (chunks.size() > 1 && decodeOnly(chunks)) {
+            return attendDecodeBatch(layer, q, k, v, chunks, scope);
+        }
 
         List<NDArray> outputs = new ArrayList<>(chunks.size());
         int row = 0;
@@ -131,6 +134,69 @@ public final class LlamaModel {
             row += tokens;
         }
         return outputs.size() == 1 ? outputs.getFirst() : NDArrays.concat(new NDList(outputs), 0);
+    }
+
+    /**
+     * Whether every chunk is one new token on a cache whose capacity reaches the longest chunk's end: the
+     * common decode step, which {@link #attendDecodeBatch} runs for all sequences at once.
+     */
+    private static boolean decodeOnly(List<SequenceChunk> chunks) {
+        int longest = 0;
+        for (SequenceChunk chunk : chunks) {
+            if (chunk.cache() == null || chunk.tokens().length != 1) {
+                return false;
+            }
+            longest = Math.max(longest, chunk.end());
+        }
+        for (SequenceChunk chunk : chunks) {
+            if (chunk.cache().capacity() < longest) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Attention of a decode step, one query token per sequence, as a handful of batched ops instead of about
+     * fifteen per sequence (at 1-20 us per DJL op, the per-sequence loop cost more than the weights did:
+     * docs/benchmarks.md). Each cache is read over [0, longest end) and positions past a sequence's own end
+     * are masked; they hold zeros or an unfinished step's finite values, so the mask zeroes them exactly.
+     *
+     * @param q (batch, heads, headDim), k and v (batch, kvHeads, headDim): one row per chunk
+     * @return (batch, heads * headDim)
+     */
+    private NDArray attendDecodeBatch(int layer, NDArray q, NDArray k, NDArray v, List<SequenceChunk> chunks,
+                                      NDManager scope) {
+        int batch = chunks.size();
+        int longest = chunks.stream().mapToInt(SequenceChunk::end).max().orElseThrow();
+        int kvHeads = config.numKvHeads();
+        int group = config.groupSize();
+        int headDim = config.headDim();
+        int window = config.slidingWindow();
+        NDList keys = new NDList(batch);
+        NDList values = new NDList(batch);
+        float[] mask = new float[batch * longest];
+        for (int i = 0; i < batch; i++) {
+            SequenceChunk chunk = chunks.get(i);
+            NDIndex row = new NDIndex("{}:{}", i, i + 1);
+            chunk.cache().write(layer, k.get(row), v.get(row));
+            keys.add(chunk.cache().keys(layer, longest, scope));      // (longest, kvHeads, headDim)
+            values.add(chunk.cache().values(layer, longest, scope));
+            int position = chunk.start();
+            for (int j = 0; j < longest; j++) {
+                boolean visible = j <= position && (window <= 0 || j > position - window);
+                if (!visible) {
+                    mask[i * longest + j] = Float.NEGATIVE_INFINITY;
+                }
+            }
+        }
+        NDArray allKeys = NDArrays.stack(keys, 0);                     // (batch, longest, kvHeads, headDim)
+        NDArray allValues = NDArrays.stack(values, 0);
+        NDArray grouped = q.mul(attentionScale).reshape(batch, kvHeads, group, headDim);
+        NDArray scores = grouped.matMul(allKeys.transpose(0, 2, 3, 1)); // (batch, kvHeads, group, longest)
+        scores = scores.add(scope.create(mask, new Shape(batch, 1, 1, longest)));
+        NDArray out = scores.softmax(-1).matMul(allValues.transpose(0, 2, 1, 3)); // (batch, kvHeads, group, headDim)
+        return out.reshape(batch, (long) kvHeads * group * headDim);
     }
 
     /**

@@ -116,7 +116,7 @@ public final class LlamaModel {
         int row = 0;
         for (SequenceChunk chunk : chunks) {
             int tokens = chunk.tokens().length;
-            NDIndex rows = new NDIndex("{}:{}", row, row + tokens);
+            NDIndex rows = new NDIndex().addSliceDim(row, row + tokens);
             NDArray qc = q.get(rows);   // (tokens, heads, headDim)
             NDArray kc = k.get(rows);   // (tokens, kvHeads, headDim)
             NDArray vc = v.get(rows);
@@ -124,11 +124,11 @@ public final class LlamaModel {
             NDArray values;
             if (chunk.cache() != null) {
                 chunk.cache().write(layer, kc, vc);
-                keys = chunk.cache().keys(layer, chunk.end(), scope);      // (end, kvHeads, headDim)
+                keys = chunk.cache().keys(layer, chunk.end(), scope);      // (kvHeads, end, headDim)
                 values = chunk.cache().values(layer, chunk.end(), scope);
             } else {
-                keys = kc;
-                values = vc;
+                keys = kc.transpose(1, 0, 2);                               // (kvHeads, tokens, headDim)
+                values = vc.transpose(1, 0, 2);
             }
             outputs.add(attend(qc, keys, values, chunk.start(), scope));
             row += tokens;
@@ -178,9 +178,9 @@ public final class LlamaModel {
         float[] mask = new float[batch * longest];
         for (int i = 0; i < batch; i++) {
             SequenceChunk chunk = chunks.get(i);
-            NDIndex row = new NDIndex("{}:{}", i, i + 1);
+            NDIndex row = new NDIndex().addSliceDim(i, i + 1);
             chunk.cache().write(layer, k.get(row), v.get(row));
-            keys.add(chunk.cache().keys(layer, longest, scope));      // (longest, kvHeads, headDim)
+            keys.add(chunk.cache().keys(layer, longest, scope));      // (kvHeads, longest, headDim)
             values.add(chunk.cache().values(layer, longest, scope));
             int position = chunk.start();
             for (int j = 0; j < longest; j++) {
@@ -190,12 +190,12 @@ public final class LlamaModel {
                 }
             }
         }
-        NDArray allKeys = NDArrays.stack(keys, 0);                     // (batch, longest, kvHeads, headDim)
+        NDArray allKeys = NDArrays.stack(keys, 0);                     // (batch, kvHeads, longest, headDim)
         NDArray allValues = NDArrays.stack(values, 0);
         NDArray grouped = q.mul(attentionScale).reshape(batch, kvHeads, group, headDim);
-        NDArray scores = grouped.matMul(allKeys.transpose(0, 2, 3, 1)); // (batch, kvHeads, group, longest)
+        NDArray scores = grouped.matMul(allKeys.transpose(0, 1, 3, 2)); // (batch, kvHeads, group, longest)
         scores = scores.add(scope.create(mask, new Shape(batch, 1, 1, longest)));
-        NDArray out = scores.softmax(-1).matMul(allValues.transpose(0, 2, 1, 3)); // (batch, kvHeads, group, headDim)
+        NDArray out = scores.softmax(-1).matMul(allValues);            // (batch, kvHeads, group, headDim)
         return out.reshape(batch, (long) kvHeads * group * headDim);
     }
 
@@ -203,12 +203,12 @@ public final class LlamaModel {
      * Grouped-query attention of one sequence's new queries over all its keys.
      *
      * @param q    (tokens, heads, headDim) queries at positions start..start+tokens-1
-     * @param keys (length, kvHeads, headDim), values likewise
+     * @param keys (kvHeads, length, headDim), values likewise
      * @return (tokens, heads * headDim)
      */
     private NDArray attend(NDArray q, NDArray keys, NDArray values, int start, NDManager scope) {
         int tokens = Math.toIntExact(q.getShape().get(0));
-        int length = Math.toIntExact(keys.getShape().get(0));
+        int length = Math.toIntExact(keys.getShape().get(1));
         int kvHeads = config.numKvHeads();
         int group = config.groupSize();
         int headDim = config.headDim();
@@ -216,13 +216,13 @@ public final class LlamaModel {
         NDArray grouped = q.reshape(tokens, kvHeads, group, headDim)
                 .transpose(1, 2, 0, 3)
                 .reshape(kvHeads, group * tokens, headDim);                  // (kvHeads, group*tokens, headDim)
-        NDArray scores = grouped.matMul(keys.transpose(1, 2, 0)).mul(attentionScale); // (kvHeads, group*tokens, length)
+        NDArray scores = grouped.matMul(keys.transpose(0, 2, 1)).mul(attentionScale); // (kvHeads, group*tokens, length)
         float[] mask = mask(tokens, length, start, group);
         if (mask != null) {
             scores = scores.add(scope.create(mask, new Shape(group * tokens, length)));
         }
         NDArray probabilities = scores.softmax(-1);
-        NDArray out = probabilities.matMul(values.transpose(1, 0, 2));     // (kvHeads, group*tokens, headDim)
+        NDArray out = probabilities.matMul(values);                        // (kvHeads, group*tokens, headDim)
         return out.reshape(kvHeads, group, tokens, headDim)
                 .transpose(2, 0, 1, 3)
                 .reshape(tokens, (long) kvHeads * group * headDim);

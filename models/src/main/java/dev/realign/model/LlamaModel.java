@@ -277,9 +277,10 @@ public final class LlamaModel {
         NDArray y = linear(x, p.weight(), p.bias());
         for (LoraTerm term : p.lora()) {
             NDArray down = Linear.linear(x, term.a()).singletonOrThrow();        // (rows, rank)
-            NDArray up = Linear.linear(down, term.b()).singletonOrThrow();       // (rows, out)
-            // Per-row coefficients (rows, 1) broadcast over out; zero rows are rows of other profiles.
-            y = y.add(term.rowCoefficients() == null ? up.mul(term.coefficient()) : up.mul(term.rowCoefficients()));
+            // Scaled before B: rank columns to multiply, not out. Per-row coefficients (rows, 1) broadcast
+            // over the rank; their zero rows are rows of other profiles.
+            down = term.rowCoefficients() == null ? down.mul(term.coefficient()) : down.mul(term.rowCoefficients());
+            y = y.add(Linear.linear(down, term.b()).singletonOrThrow());        // (rows, out)
         }
         return y;
     }

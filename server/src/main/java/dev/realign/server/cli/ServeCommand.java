@@ -112,6 +112,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        engine.configureThreads(); // first: the engine starts with the first tensor anything makes
         Tenants tenants = tenants();
         Path dir = model != null ? model : DefaultModel.locate();
         String id = modelId != null ? modelId : dir.toAbsolutePath().normalize().getFileName().toString();

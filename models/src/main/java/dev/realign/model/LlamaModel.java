@@ -277,8 +277,8 @@ public final class LlamaModel {
         NDArray y = linear(x, p.weight(), p.bias());
         for (LoraTerm term : p.lora()) {
             NDArray down = Linear.linear(x, term.a()).singletonOrThrow();        // (rows, rank)
-            // Scaled before B: rank columns to multiply, not out. Per-row coefficients (rows, 1) broadcast
-            // over the rank; their zero rows are rows of other profiles.
+            // Scaled before B: rank columns to multiply, not out. Per-row coefficients, (rows, 1) or (rows, rank)
+            // for fused adapters, are zero where a row's profile does not use the adapter.
             down = term.rowCoefficients() == null ? down.mul(term.coefficient()) : down.mul(term.rowCoefficients());
             y = y.add(Linear.linear(down, term.b()).singletonOrThrow());        // (rows, out)
         }

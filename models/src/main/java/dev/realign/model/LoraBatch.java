@@ -1,6 +1,8 @@
 package dev.realign.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
@@ -16,9 +18,12 @@ import java.util.Map;
  * The combined view has, per projection, one term per distinct adapter factor pair (A, B) of the step,
  * with a (rows, 1) coefficient column: the chunk's coefficient on the chunk's token rows, zero elsewhere.
  * So the base's products run once for every row, and each adapter's (x A^T) B^T once per step however many
- * profiles (ratios) use it.
+ * profiles (ratios) use it. Three or more distinct adapters on a projection run as one fused term.
  */
 public final class LoraBatch {
+    /** From this many distinct adapters on one projection, their terms run as one ({@link #fused}). */
+    static final int FUSE_FROM = 3;
+
     private LoraBatch() {}
 
     /**
@@ -73,6 +78,10 @@ public final class LoraBatch {
         Map<Column, NDArray> created = new HashMap<>(); // equal columns (same ratio, same scale) share one array
         Map<String, List<LoraTerm>> terms = new LinkedHashMap<>();
         for (var entry : columns.entrySet()) {
+            if (entry.getValue().size() >= FUSE_FROM) {
+                terms.put(entry.getKey(), List.of(fused(entry.getValue(), rows, created, scope)));
+                continue;
+            }
             List<LoraTerm> list = new ArrayList<>(entry.getValue().size());
             for (var factor : entry.getValue().entrySet()) {
                 float[] values = factor.getValue();
@@ -87,6 +96,42 @@ public final class LoraBatch {
             terms.put(entry.getKey(), list);
         }
         return plain.withLora(terms);
+    }
+
+    /**
+     * The distinct adapters of one projection as one term: A stacked (sum of ranks, in), B side by side
+     * (out, sum of ranks), and a (rows, sum of ranks) coefficient matrix, each row's coefficient on its
+     * adapter's rank block. Four ops and two concatenations, where k separate terms take 4k ops; at 1-20 us
+     * a DJL op, copying the factors costs less from three adapters on (docs/benchmarks.md).
+     */
+    private static LoraTerm fused(Map<Factor, float[]> factors, int rows, Map<Column, NDArray> created,
+                                  NDManager scope) {
+        NDList as = new NDList(factors.size());
+        NDList bs = new NDList(factors.size());
+        int total = 0;
+        for (Factor f : factors.keySet()) {
+            as.add(f.a());
+            bs.add(f.b());
+            total += Math.toIntExact(f.a().getShape().get(0));
+        }
+        float[] coefficients = new float[rows * total];
+        int offset = 0;
+        for (var factor : factors.entrySet()) {
+            int rank = Math.toIntExact(factor.getKey().a().getShape().get(0));
+            float[] column = factor.getValue();
+            for (int r = 0; r < rows; r++) {
+                Arrays.fill(coefficients, r * total + offset, r * total + offset + rank, column[r]);
+            }
+            offset += rank;
+        }
+        NDArray a = NDArrays.concat(as, 0);  // (sum of ranks, in)
+        NDArray b = NDArrays.concat(bs, 1);  // (out, sum of ranks)
+        a.attach(scope); // the copies would otherwise live in the first adapter's manager until it closes
+        b.attach(scope);
+        int width = total;
+        NDArray matrix = created.computeIfAbsent(new Column(coefficients),
+                c -> scope.create(c.values(), new Shape(rows, width))); // (rows, sum of ranks)
+        return new LoraTerm(a, b, Float.NaN, matrix);
     }
 
     private static boolean uniform(float[] values) {

@@ -15,7 +15,9 @@ import ai.djl.ndarray.NDArray;
  *
  * @param a               (rank, in), fp32
  * @param b               (out, rank), fp32
- * @param rowCoefficients (rows, 1) fp32 for the step's rows, or null: {@code coefficient} for every row
+ * @param rowCoefficients (rows, 1) fp32 for the step's rows, or (rows, rank) when several adapters are fused
+ *                        into one term (each row's coefficient on its adapter's rank block); null:
+ *                        {@code coefficient} for every row
  */
 public record LoraTerm(NDArray a, NDArray b, float coefficient, NDArray rowCoefficients) {
     public LoraTerm(NDArray a, NDArray b, float coefficient) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import dev.realign.merge.methods.MergeMethods;
 import dev.realign.merge.methods.MergeParameters;
 import dev.realign.model.ComputeType;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Rows of the base and of unmerged-LoRA profiles in one forward give each row's own logits. */
 class LoraBatchTest {
     private static final int[][] PROMPTS = {
-            {5, 17, 42, 99, 7}, {256, 300, 12}, {1, 64, 128, 200, 33, 9, 4}, {77, 3}, {11, 12, 13, 14}};
+            {5, 17, 42, 99, 7}, {256, 300, 12}, {1, 64, 128, 200, 33, 9, 4}, {77, 3}, {11, 12, 13, 14}, {8, 6, 4}};
 
     @TempDir
     Path dir;
@@ -39,10 +40,15 @@ class LoraBatchTest {
             Path aDir = RandomLora.write(dir.resolve("a"), base.weights(), RandomLora.ALL_PROJECTIONS, 4, 8, 0.08, 1);
             Path bDir = RandomLora.write(dir.resolve("b"), base.weights(),
                     List.of("self_attn.q_proj", "self_attn.v_proj", "mlp.down_proj"), 2, 4, 0.1, 2);
-            try (DeltaSource a = Adapters.load("a", aDir, base); DeltaSource b = Adapters.load("b", bDir, base)) {
-                // base, adapter a at 0.5, adapter b at 0.8, adapter a again at 1.2, and a + b together
+            Path cDir = RandomLora.write(dir.resolve("c"), base.weights(), List.of("self_attn.q_proj", "mlp.up_proj"),
+                    8, 8, 0.05, 3);
+            try (DeltaSource a = Adapters.load("a", aDir, base); DeltaSource b = Adapters.load("b", bDir, base);
+                 DeltaSource c = Adapters.load("c", cDir, base)) {
+                // base, adapter a at 0.5, adapter b at 0.8, adapter a again at 1.2, a + b together, and c: on
+                // q_proj three distinct adapters run fused, on the other projections one or two run apart
                 List<Weights> rows = List.of(base.weights(), linear(base, List.of(a), 0.5),
-                        linear(base, List.of(b), 0.8), linear(base, List.of(a), 1.2), linear(base, List.of(a, b), 0.7));
+                        linear(base, List.of(b), 0.8), linear(base, List.of(a), 1.2), linear(base, List.of(a, b), 0.7),
+                        linear(base, List.of(c), -0.9));
                 for (Weights w : rows) {
                     assertThat(w.withoutLora()).isSameAs(base.weights());
                 }
@@ -58,6 +64,15 @@ class LoraBatchTest {
                         assertThat(ProfileMergerTest.relativeError(actual, expected))
                                 .as("row %d step %d", i, step).isLessThan(1e-5);
                     }
+                }
+                // Which shape each projection took: q fuses a, b and c (ranks 4 + 2 + 8), v keeps a and b apart.
+                try (NDManager scope = manager.newSubManager()) {
+                    List<SequenceChunk> chunks = rows.stream().map(w -> new SequenceChunk(null, new int[] {1})).toList();
+                    Weights combined = LoraBatch.combine(rows, chunks, scope);
+                    assertThat(combined.layer(0).q().lora()).singleElement()
+                            .satisfies(t -> assertThat(t.rowCoefficients().getShape()).isEqualTo(new Shape(6, 14)));
+                    assertThat(combined.layer(0).v().lora()).hasSize(2)
+                            .allSatisfy(t -> assertThat(t.rowCoefficients().getShape()).isEqualTo(new Shape(6, 1)));
                 }
                 // The adapters really change the rows, so the agreement is not vacuous.
                 assertThat(ProfileMergerTest.relativeError(

@@ -280,7 +280,10 @@ public final class LlamaModel {
             // Scaled before B: rank columns to multiply, not out. Per-row coefficients, (rows, 1) or (rows, rank)
             // for fused adapters, are zero where a row's profile does not use the adapter.
             down = term.rowCoefficients() == null ? down.mul(term.coefficient()) : down.mul(term.rowCoefficients());
-            y = y.add(Linear.linear(down, term.b()).singletonOrThrow());        // (rows, out)
+            NDArray up = Linear.linear(down, term.b()).singletonOrThrow();       // (rows, out)
+            // In place when no gradient flows: y is this call's own product, and a new (rows, out) array per
+            // term cost more than the term's products (docs/benchmarks.md, "Per-row LoRA").
+            y = y.hasGradient() ? y.add(up) : y.addi(up);
         }
         return y;
     }

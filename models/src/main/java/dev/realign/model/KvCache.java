@@ -12,8 +12,11 @@ import ai.djl.ndarray.types.Shape;
  */
 public final class KvCache implements AutoCloseable {
     private final NDManager manager;
-    private final NDArray[] keys;     // per layer (capacity, kvHeads, headDim)
-    private final NDArray[] values;   // per layer (capacity, kvHeads, headDim)
+    // Head-major: a head's positions are contiguous, so attention multiplies the cached keys and values (and a
+    // batch of them stacked) as they lie, where a position-major cache made libtorch copy them into this
+    // layout at every matMul (docs/benchmarks.md, "Where a batched step goes").
+    private final NDArray[] keys;     // per layer (kvHeads, capacity, headDim)
+    private final NDArray[] values;   // per layer (kvHeads, capacity, headDim)
     private final int capacity;
     private int length;
 
@@ -26,7 +29,7 @@ public final class KvCache implements AutoCloseable {
         this.capacity = capacity;
         this.keys = new NDArray[config.numLayers()];
         this.values = new NDArray[config.numLayers()];
-        Shape shape = new Shape(capacity, config.numKvHeads(), config.headDim());
+        Shape shape = new Shape(config.numKvHeads(), capacity, config.headDim());
         try {
             for (int i = 0; i < keys.length; i++) {
                 keys[i] = manager.zeros(shape, DataType.FLOAT32);
@@ -53,20 +56,21 @@ public final class KvCache implements AutoCloseable {
         if (end > capacity) {
             throw new IllegalStateException("KV cache full: " + end + " positions > capacity " + capacity);
         }
-        NDIndex rows = new NDIndex("{}:{}", length, end);
-        keys[layer].set(rows, k);
-        values[layer].set(rows, v);
+        NDIndex positions = new NDIndex().addAllDim().addSliceDim(length, end); // not "{}:{}": parsing it costs
+        keys[layer].set(positions, k.transpose(1, 0, 2));
+        values[layer].set(positions, v.transpose(1, 0, 2));
     }
 
-    /** Keys of positions [0, end), attached to {@code scope}: (end, kvHeads, headDim). */
+    /** Keys of positions [0, end), attached to {@code scope}: (kvHeads, end, headDim). */
     NDArray keys(int layer, int end, NDManager scope) {
-        NDArray view = keys[layer].get(new NDIndex("0:{}", end));
+        NDArray view = keys[layer].get(new NDIndex().addAllDim().addSliceDim(0, end));
         view.attach(scope);
         return view;
     }
 
+    /** Values of positions [0, end), attached to {@code scope}: (kvHeads, end, headDim). */
     NDArray values(int layer, int end, NDManager scope) {
-        NDArray view = values[layer].get(new NDIndex("0:{}", end));
+        NDArray view = values[layer].get(new NDIndex().addAllDim().addSliceDim(0, end));
         view.attach(scope);
         return view;
     }

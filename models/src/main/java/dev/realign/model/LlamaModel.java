@@ -110,12 +110,15 @@ public final class LlamaModel {
         }
         q = rotate(q, cos, sin);
         k = rotate(k, cos, sin);
+        if (chunks.size() > 1 && decodeOnly(chunks)) {
+            return attendDecodeBatch(layer, q, k, v, chunks, scope);
+        }
 
         List<NDArray> outputs = new ArrayList<>(chunks.size());
         int row = 0;
         for (SequenceChunk chunk : chunks) {
             int tokens = chunk.tokens().length;
-            NDIndex rows = new NDIndex("{}:{}", row, row + tokens);
+            NDIndex rows = new NDIndex().addSliceDim(row, row + tokens);
             NDArray qc = q.get(rows);   // (tokens, heads, headDim)
             NDArray kc = k.get(rows);   // (tokens, kvHeads, headDim)
             NDArray vc = v.get(rows);
@@ -123,11 +126,11 @@ public final class LlamaModel {
             NDArray values;
             if (chunk.cache() != null) {
                 chunk.cache().write(layer, kc, vc);
-                keys = chunk.cache().keys(layer, chunk.end(), scope);      // (end, kvHeads, headDim)
+                keys = chunk.cache().keys(layer, chunk.end(), scope);      // (kvHeads, end, headDim)
                 values = chunk.cache().values(layer, chunk.end(), scope);
             } else {
-                keys = kc;
-                values = vc;
+                keys = kc.transpose(1, 0, 2);                               // (kvHeads, tokens, headDim)
+                values = vc.transpose(1, 0, 2);
             }
             outputs.add(attend(qc, keys, values, chunk.start(), scope));
             row += tokens;
@@ -136,15 +139,78 @@ public final class LlamaModel {
     }
 
     /**
+     * Whether every chunk is one new token on a cache whose capacity reaches the longest chunk's end: the
+     * common decode step, which {@link #attendDecodeBatch} runs for all sequences at once.
+     */
+    private static boolean decodeOnly(List<SequenceChunk> chunks) {
+        int longest = 0;
+        for (SequenceChunk chunk : chunks) {
+            if (chunk.cache() == null || chunk.tokens().length != 1) {
+                return false;
+            }
+            longest = Math.max(longest, chunk.end());
+        }
+        for (SequenceChunk chunk : chunks) {
+            if (chunk.cache().capacity() < longest) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Attention of a decode step, one query token per sequence, as a handful of batched ops instead of about
+     * fifteen per sequence (at 1-20 us per DJL op, the per-sequence loop cost more than the weights did:
+     * docs/benchmarks.md). Each cache is read over [0, longest end) and positions past a sequence's own end
+     * are masked; they hold zeros or an unfinished step's finite values, so the mask zeroes them exactly.
+     *
+     * @param q (batch, heads, headDim), k and v (batch, kvHeads, headDim): one row per chunk
+     * @return (batch, heads * headDim)
+     */
+    private NDArray attendDecodeBatch(int layer, NDArray q, NDArray k, NDArray v, List<SequenceChunk> chunks,
+                                      NDManager scope) {
+        int batch = chunks.size();
+        int longest = chunks.stream().mapToInt(SequenceChunk::end).max().orElseThrow();
+        int kvHeads = config.numKvHeads();
+        int group = config.groupSize();
+        int headDim = config.headDim();
+        int window = config.slidingWindow();
+        NDList keys = new NDList(batch);
+        NDList values = new NDList(batch);
+        float[] mask = new float[batch * longest];
+        for (int i = 0; i < batch; i++) {
+            SequenceChunk chunk = chunks.get(i);
+            NDIndex row = new NDIndex().addSliceDim(i, i + 1);
+            chunk.cache().write(layer, k.get(row), v.get(row));
+            keys.add(chunk.cache().keys(layer, longest, scope));      // (kvHeads, longest, headDim)
+            values.add(chunk.cache().values(layer, longest, scope));
+            int position = chunk.start();
+            for (int j = 0; j < longest; j++) {
+                boolean visible = j <= position && (window <= 0 || j > position - window);
+                if (!visible) {
+                    mask[i * longest + j] = Float.NEGATIVE_INFINITY;
+                }
+            }
+        }
+        NDArray allKeys = NDArrays.stack(keys, 0);                     // (batch, kvHeads, longest, headDim)
+        NDArray allValues = NDArrays.stack(values, 0);
+        NDArray grouped = q.mul(attentionScale).reshape(batch, kvHeads, group, headDim);
+        NDArray scores = grouped.matMul(allKeys.transpose(0, 1, 3, 2)); // (batch, kvHeads, group, longest)
+        scores = scores.add(scope.create(mask, new Shape(batch, 1, 1, longest)));
+        NDArray out = scores.softmax(-1).matMul(allValues);            // (batch, kvHeads, group, headDim)
+        return out.reshape(batch, (long) kvHeads * group * headDim);
+    }
+
+    /**
      * Grouped-query attention of one sequence's new queries over all its keys.
      *
      * @param q    (tokens, heads, headDim) queries at positions start..start+tokens-1
-     * @param keys (length, kvHeads, headDim), values likewise
+     * @param keys (kvHeads, length, headDim), values likewise
      * @return (tokens, heads * headDim)
      */
     private NDArray attend(NDArray q, NDArray keys, NDArray values, int start, NDManager scope) {
         int tokens = Math.toIntExact(q.getShape().get(0));
-        int length = Math.toIntExact(keys.getShape().get(0));
+        int length = Math.toIntExact(keys.getShape().get(1));
         int kvHeads = config.numKvHeads();
         int group = config.groupSize();
         int headDim = config.headDim();
@@ -152,13 +218,13 @@ public final class LlamaModel {
         NDArray grouped = q.reshape(tokens, kvHeads, group, headDim)
                 .transpose(1, 2, 0, 3)
                 .reshape(kvHeads, group * tokens, headDim);                  // (kvHeads, group*tokens, headDim)
-        NDArray scores = grouped.matMul(keys.transpose(1, 2, 0)).mul(attentionScale); // (kvHeads, group*tokens, length)
+        NDArray scores = grouped.matMul(keys.transpose(0, 2, 1)).mul(attentionScale); // (kvHeads, group*tokens, length)
         float[] mask = mask(tokens, length, start, group);
         if (mask != null) {
             scores = scores.add(owned(scope.create(mask, new Shape(group * tokens, length))));
         }
         NDArray probabilities = scores.softmax(-1);
-        NDArray out = probabilities.matMul(values.transpose(1, 0, 2));     // (kvHeads, group*tokens, headDim)
+        NDArray out = probabilities.matMul(values);                        // (kvHeads, group*tokens, headDim)
         return out.reshape(kvHeads, group, tokens, headDim)
                 .transpose(2, 0, 1, 3)
                 .reshape(tokens, (long) kvHeads * group * headDim);
@@ -203,12 +269,21 @@ public final class LlamaModel {
         return x.div(meanSquare.add(config.rmsNormEps()).sqrt()).mul(weight);
     }
 
-    /** A projection with its unmerged LoRA terms: x W^T + b + sum_i c_i (x A_i^T) B_i^T, all fp32 out. */
+    /**
+     * A projection with its unmerged LoRA terms: x W^T + b + sum_i c_i (x A_i^T) B_i^T, all fp32 out; c_i is a
+     * scalar or, when rows of several profiles share the forward, a (rows, 1) column.
+     */
     private NDArray linear(NDArray x, Projection p) {
         NDArray y = linear(x, p.weight(), p.bias());
         for (LoraTerm term : p.lora()) {
             NDArray down = Linear.linear(x, term.a()).singletonOrThrow();        // (rows, rank)
-            y = y.add(Linear.linear(down, term.b()).singletonOrThrow().mul(term.coefficient())); // (rows, out)
+            // Scaled before B: rank columns to multiply, not out. Per-row coefficients, (rows, 1) or (rows, rank)
+            // for fused adapters, are zero where a row's profile does not use the adapter.
+            down = term.rowCoefficients() == null ? down.mul(term.coefficient()) : down.mul(term.rowCoefficients());
+            NDArray up = Linear.linear(down, term.b()).singletonOrThrow();       // (rows, out)
+            // In place when no gradient flows: y is this call's own product, and a new (rows, out) array per
+            // term cost more than the term's products (docs/benchmarks.md, "Per-row LoRA").
+            y = y.hasGradient() ? y.add(up) : y.addi(up);
         }
         return y;
     }

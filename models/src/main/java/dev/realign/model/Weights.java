@@ -21,15 +21,19 @@ public final class Weights {
     private final NDArray lmHead;      // (vocab, hidden); the embedding when tied
     private final LayerWeights[] layers;
     private final Map<String, List<LoraTerm>> lora;   // weight name -> unmerged adapters on it
+    private final Weights withoutLora;                 // this view minus its LoRA terms; this when it has none
 
     public Weights(ModelConfig config, Map<String, NDArray> tensors) {
-        this(config, tensors, Map.of());
+        this(config, tensors, Map.of(), null);
     }
 
-    private Weights(ModelConfig config, Map<String, NDArray> tensors, Map<String, List<LoraTerm>> lora) {
+    /** @param withoutLora the LoRA-free view over the same tensors, or null when {@code lora} is empty */
+    private Weights(ModelConfig config, Map<String, NDArray> tensors, Map<String, List<LoraTerm>> lora,
+                    Weights withoutLora) {
         this.config = config;
         this.tensors = Collections.unmodifiableSequencedMap(new LinkedHashMap<>(tensors));
         this.lora = Map.copyOf(lora);
+        this.withoutLora = this.lora.isEmpty() ? this : withoutLora;
         this.embed = require(TensorLayout.EMBED);
         this.finalNorm = require(TensorLayout.FINAL_NORM);
         this.lmHead = config.tieWordEmbeddings() ? embed : require(TensorLayout.LM_HEAD);
@@ -109,7 +113,8 @@ public final class Weights {
         }
         Map<String, NDArray> merged = new LinkedHashMap<>(tensors);
         merged.putAll(overrides);
-        return new Weights(config, merged, lora);
+        Weights plain = new Weights(config, merged);
+        return lora.isEmpty() ? plain : new Weights(config, merged, lora, plain);
     }
 
     /**
@@ -127,7 +132,16 @@ public final class Weights {
             list.addAll(entry.getValue());
             combined.put(name, list);
         }
-        return new Weights(config, tensors, combined);
+        return new Weights(config, tensors, combined, withoutLora);
+    }
+
+    /**
+     * This view without its unmerged LoRA terms: the same object for every LoRA view over the same tensors,
+     * so profiles that differ only by LoRA terms can be told apart from materialized ones by identity and
+     * share one forward ({@link LoraBatch}).
+     */
+    public Weights withoutLora() {
+        return withoutLora;
     }
 
     /** The unmerged LoRA terms of this view, by weight name. */

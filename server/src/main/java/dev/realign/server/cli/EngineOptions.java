@@ -14,6 +14,24 @@ public final class EngineOptions {
             description = "auto (F32 checkpoints in f32, F16/BF16 in f16), f32 or f16 (default: ${DEFAULT-VALUE})")
     String dtype;
 
+    @Option(names = "--engine-threads", defaultValue = "0",
+            description = "libtorch intra-op threads; 0 = one per core (default: ${DEFAULT-VALUE}). On a machine shared "
+                    + "with other work, 1 avoids threads waiting for a descheduled peer at every op (docs/benchmarks.md)")
+    int engineThreads;
+
+    /**
+     * Sets libtorch's intra-op thread count; call before anything loads the engine (DJL reads the property
+     * once, when the PyTorch engine starts).
+     */
+    public void configureThreads() {
+        if (engineThreads < 0) {
+            throw new IllegalArgumentException("--engine-threads must be >= 0, got " + engineThreads);
+        }
+        if (engineThreads > 0) {
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(engineThreads));
+        }
+    }
+
     public Device device() {
         if (device.equals("cpu")) {
             return Device.cpu();

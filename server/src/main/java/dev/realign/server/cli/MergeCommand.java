@@ -27,6 +27,7 @@ public final class MergeCommand implements Callable<Integer> {
     public Integer call() {
         MergeConfig merge = MergeConfig.load(config);
         long start = System.nanoTime();
+        engine.configureThreads();
         try (LoadedModel base = LoadedModel.load("base", merge.baseModel(), engine.device(), engine.computeType())) {
             OfflineMerge.Result result = OfflineMerge.run(merge, base, out);
             System.out.printf("merged %d tensors (%d MiB) with %s in %d ms -> %s%n", result.mergedTensors(),

@@ -137,6 +137,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        engine.configureThreads(); // first: the engine starts with the first tensor anything makes
         UploadOptions uploads = uploadOptions(); // option errors before the model takes its time to load
         Tenants tenants = tenants();
         Path dir = model != null ? model : DefaultModel.locate();

@@ -233,22 +233,24 @@ public final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * Advances every running sequence by one token. Rows that share a profile's weights share one forward;
-     * different profiles run one after another within the step.
+     * Advances every running sequence by one token. Rows whose weights share their tensors share one forward:
+     * the base and every unmerged-LoRA profile over it (each row adds its own adapters), or the rows of one
+     * materialized profile. Different tensors (merged profiles) run one after another within the step.
      */
     private void step() {
         Map<Weights, List<Integer>> groups = new LinkedHashMap<>();
         for (int i = 0; i < running.size(); i++) {
-            groups.computeIfAbsent(running.get(i).task().profile().profile().weights(), w -> new ArrayList<>()).add(i);
+            groups.computeIfAbsent(weights(running.get(i)).withoutLora(), w -> new ArrayList<>()).add(i);
         }
         StepOutput[] outputs = new StepOutput[running.size()];
         for (var group : groups.entrySet()) {
             List<Sequence> sequences = group.getValue().stream().map(i -> running.get(i).sequence()).toList();
+            List<Weights> weights = group.getValue().stream().map(i -> weights(running.get(i))).toList();
             List<StepOutput> out;
             try {
-                out = decodeStep.run(group.getKey(), sequences, model.manager());
+                out = decodeStep.run(weights, sequences, model.manager());
             } catch (RuntimeException e) {
-                // Only this profile's rows fail; other profiles' rows keep their step.
+                // Only this group's rows fail; other groups' rows keep their step.
                 List<Running> failed = group.getValue().stream().map(running::get).toList();
                 String ids = String.join(",", failed.stream().map(r -> r.task().requestId()).toList());
                 log.error("engine step failed for requests [{}]", ids, e);
@@ -267,6 +269,10 @@ public final class Scheduler implements AutoCloseable {
             }
         }
         deliver(outputs);
+    }
+
+    private static Weights weights(Running r) {
+        return r.task().profile().profile().weights();
     }
 
     private void deliver(StepOutput[] outputs) {

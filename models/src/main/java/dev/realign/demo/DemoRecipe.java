@@ -25,8 +25,8 @@ public record DemoRecipe(long seed, int tokenizerVocab, int hidden, int layers, 
         long seed = 20241223;
         return new DemoRecipe(seed, 640, 128, 3, 4, 2, 256, 128,
                 OptimizerSettings.of(1500, 32, 1e-3, seed),
-                OptimizerSettings.of(300, 32, 1e-3, seed + 1),
-                OptimizerSettings.of(300, 32, 3e-3, seed + 2), 8, 16,
+                OptimizerSettings.of(900, 32, 1.5e-3, seed + 1),
+                OptimizerSettings.of(900, 32, 3e-3, seed + 2), 16, 32,
                 OptimizerSettings.of(300, 32, 1e-3, seed + 3),
                 400, DemoSweep.RATIOS);
     }

@@ -86,6 +86,50 @@ class TrainerTest {
         }
     }
 
+    @Test
+    void loraGradientsMatchFiniteDifferences() {
+        Path base = SyntheticModels.write(SyntheticModelSpec.tiny(Architecture.LLAMA3, 9), dir.resolve("lora-base"));
+        List<TrainingSequence> batch = data().subList(0, 2);
+        try (LoadedModel loaded = LoadedModel.load("base", base, Device.cpu(), ComputeType.F32);
+             NDManager root = NDManager.newBaseManager(Device.cpu());
+             LoraTraining lora = LoraTraining.create(loaded.weights(), LoraTraining.ALL_PROJECTIONS, 4, 8, 2, root)) {
+            // Move B off zero so that A has a gradient too.
+            for (TrainableParameter p : lora.parameters()) {
+                if (p.name().endsWith("lora_B")) {
+                    p.value().addi(0.05f);
+                }
+            }
+            for (int index : new int[] {0, 1, 12, 13, 26, 27}) { // A and B of a few targets
+                TrainableParameter p = lora.parameters().get(index);
+                float[] gradient;
+                try (NDManager scope = root.newSubManager()) {
+                    TrainableWeights.Binding binding = lora.bind(scope);
+                    try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                        collector.backward(CausalLmLoss.loss(loaded.model(), binding.weights(), batch, scope));
+                    }
+                    gradient = binding.leaves().get(index).getGradient().toFloatArray();
+                }
+                float[] values = p.value().toFloatArray();
+                int probe = values.length / 3;
+                double h = 1e-2;
+                double plus = loraLoss(loaded.model(), lora, p.value(), values, probe, values[probe] + h, batch, root);
+                double minus = loraLoss(loaded.model(), lora, p.value(), values, probe, values[probe] - h, batch, root);
+                p.value().set(java.nio.FloatBuffer.wrap(values));
+                double numeric = (plus - minus) / (2 * h);
+                assertThat((double) gradient[probe]).as("d loss / d %s[%d]", p.name(), probe)
+                        .isCloseTo(numeric, within(2e-3 + 0.05 * Math.abs(numeric)));
+            }
+        }
+    }
+
+    private static double loraLoss(LlamaModel model, LoraTraining lora, NDArray w, float[] values, int index,
+                                   double value, List<TrainingSequence> batch, NDManager root) {
+        w.set(toBuffer(values, index, (float) value));
+        try (NDManager scope = root.newSubManager()) {
+            return CausalLmLoss.loss(model, lora.weights(), batch, scope).getFloat();
+        }
+    }
+
     private static double lossWith(LlamaModel model, FullTraining trainable, NDArray w, float[] values, int index,
                                    double value, List<TrainingSequence> batch, NDManager root) {
         w.set(toBuffer(values, index, (float) value));

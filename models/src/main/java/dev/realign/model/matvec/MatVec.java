@@ -1,0 +1,276 @@
+package dev.realign.model.matvec;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The decode kernel: y = x W^T for a few rows of x, reading W (out, in) once from native memory and
+ * accumulating in fp32. It computes a range of output features so that {@link KernelThreads} can split a
+ * product across cores. Single-threaded and allocation-free; every method is static.
+ *
+ * <p>Why two loops: with one input row (the common decode step) four weight rows share each load of x
+ * and give four independent accumulators; with several input rows each weight chunk is loaded once and
+ * multiplied into four input rows, so the weight is read from memory once per call either way.
+ */
+final class MatVec {
+    static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, FLOATS.vectorShape());
+    /** Half as many bits as FLOATS: one load of halves widens to one float vector. */
+    private static final VectorSpecies<Short> HALVES =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
+    private static final int LANES = FLOATS.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    /** 2^112: rebias a binary16 exponent (bias 15) shifted into binary32 position (bias 127). */
+    private static final float REBIAS = 0x1p112f;
+
+    private MatVec() {}
+
+    /**
+     * y[r, o] = sum_i W[o, i] x[r, i] for output features o in [from, to) and every row r.
+     *
+     * @param x    (rows, in) row-major
+     * @param y    (rows, out) row-major; only columns [from, to) are written
+     */
+    static void multiply(WeightView w, float[] x, int rows, float[] y, int from, int to) {
+        boolean half = w.type() == WeightType.F16;
+        if (rows == 1) {
+            if (half) {
+                oneRowF16(w.data(), w.inFeatures(), x, y, from, to);
+            } else {
+                oneRowF32(w.data(), w.inFeatures(), x, y, from, to);
+            }
+        } else {
+            for (int r0 = 0; r0 < rows; r0 += 4) {
+                if (half) {
+                    fourRowsF16(w.data(), w.inFeatures(), w.outFeatures(), x, rows, r0, y, from, to);
+                } else {
+                    fourRowsF32(w.data(), w.inFeatures(), w.outFeatures(), x, rows, r0, y, from, to);
+                }
+            }
+        }
+    }
+
+    /**
+     * Eight (or the species' length) binary16 values widened to fp32 without a lookup: the magnitude bits
+     * shifted into fp32 position and multiplied by 2^112 give normals and subnormals exactly; infinities
+     * and NaNs (exponent all ones) get the fp32 all-ones exponent, NaNs quieted as
+     * {@link Float#float16ToFloat} does; the sign is copied. JDK 25's Vector API
+     * has no half-to-float conversion operator, and the scalar {@link Float#float16ToFloat} per element is
+     * slower here (docs/benchmarks.md).
+     */
+    static FloatVector halfToFloat(MemorySegment w, long byteOffset) {
+        IntVector bits = (IntVector) ShortVector.fromMemorySegment(HALVES, w, byteOffset, LE)
+                .convertShape(VectorOperators.S2I, INTS, 0);                // sign-extended
+        IntVector magnitude = bits.and(0x7fff);
+        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+        IntVector finite = shifted.reinterpretAsFloats().mul(REBIAS).reinterpretAsInts();
+        VectorMask<Integer> infinite = magnitude.compare(VectorOperators.EQ, 0x7c00);
+        VectorMask<Integer> nan = magnitude.compare(VectorOperators.GT, 0x7c00);   // quieted, as Java does
+        IntVector value = finite.blend(shifted.or(0x7f800000), infinite).blend(shifted.or(0x7fc00000), nan);
+        return value.or(bits.and(0x80000000)).reinterpretAsFloats();
+    }
+
+    private static void oneRowF32(MemorySegment w, int in, float[] x, float[] y, int from, int to) {
+        int end = FLOATS.loopBound(in);
+        long row = (long) in * Float.BYTES;
+        int o = from;
+        for (; o + 4 <= to; o += 4) {
+            long b0 = o * row;
+            long b1 = b0 + row;
+            long b2 = b1 + row;
+            long b3 = b2 + row;
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int i = 0; i < end; i += LANES) {
+                FloatVector xv = FloatVector.fromArray(FLOATS, x, i);
+                long off = (long) i * Float.BYTES;
+                a0 = FloatVector.fromMemorySegment(FLOATS, w, b0 + off, LE).fma(xv, a0);
+                a1 = FloatVector.fromMemorySegment(FLOATS, w, b1 + off, LE).fma(xv, a1);
+                a2 = FloatVector.fromMemorySegment(FLOATS, w, b2 + off, LE).fma(xv, a2);
+                a3 = FloatVector.fromMemorySegment(FLOATS, w, b3 + off, LE).fma(xv, a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD);
+            float s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD);
+            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (int i = end; i < in; i++) {
+                float xi = x[i];
+                long off = (long) i * Float.BYTES;
+                s0 += w.get(F32, b0 + off) * xi;
+                s1 += w.get(F32, b1 + off) * xi;
+                s2 += w.get(F32, b2 + off) * xi;
+                s3 += w.get(F32, b3 + off) * xi;
+            }
+            y[o] = s0;
+            y[o + 1] = s1;
+            y[o + 2] = s2;
+            y[o + 3] = s3;
+        }
+        for (; o < to; o++) {
+            long b = o * row;
+            FloatVector a = FloatVector.zero(FLOATS);
+            for (int i = 0; i < end; i += LANES) {
+                a = FloatVector.fromMemorySegment(FLOATS, w, b + (long) i * Float.BYTES, LE)
+                        .fma(FloatVector.fromArray(FLOATS, x, i), a);
+            }
+            float s = a.reduceLanes(VectorOperators.ADD);
+            for (int i = end; i < in; i++) {
+                s += w.get(F32, b + (long) i * Float.BYTES) * x[i];
+            }
+            y[o] = s;
+        }
+    }
+
+    private static void oneRowF16(MemorySegment w, int in, float[] x, float[] y, int from, int to) {
+        int end = FLOATS.loopBound(in);
+        long row = (long) in * Short.BYTES;
+        int o = from;
+        for (; o + 4 <= to; o += 4) {
+            long b0 = o * row;
+            long b1 = b0 + row;
+            long b2 = b1 + row;
+            long b3 = b2 + row;
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int i = 0; i < end; i += LANES) {
+                FloatVector xv = FloatVector.fromArray(FLOATS, x, i);
+                long off = (long) i * Short.BYTES;
+                a0 = halfToFloat(w, b0 + off).fma(xv, a0);
+                a1 = halfToFloat(w, b1 + off).fma(xv, a1);
+                a2 = halfToFloat(w, b2 + off).fma(xv, a2);
+                a3 = halfToFloat(w, b3 + off).fma(xv, a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD);
+            float s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD);
+            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (int i = end; i < in; i++) {
+                float xi = x[i];
+                long off = (long) i * Short.BYTES;
+                s0 += Float.float16ToFloat(w.get(F16, b0 + off)) * xi;
+                s1 += Float.float16ToFloat(w.get(F16, b1 + off)) * xi;
+                s2 += Float.float16ToFloat(w.get(F16, b2 + off)) * xi;
+                s3 += Float.float16ToFloat(w.get(F16, b3 + off)) * xi;
+            }
+            y[o] = s0;
+            y[o + 1] = s1;
+            y[o + 2] = s2;
+            y[o + 3] = s3;
+        }
+        for (; o < to; o++) {
+            long b = o * row;
+            FloatVector a = FloatVector.zero(FLOATS);
+            for (int i = 0; i < end; i += LANES) {
+                a = halfToFloat(w, b + (long) i * Short.BYTES).fma(FloatVector.fromArray(FLOATS, x, i), a);
+            }
+            float s = a.reduceLanes(VectorOperators.ADD);
+            for (int i = end; i < in; i++) {
+                s += Float.float16ToFloat(w.get(F16, b + (long) i * Short.BYTES)) * x[i];
+            }
+            y[o] = s;
+        }
+    }
+
+    /**
+     * Input rows r0..r0+3 against output features [from, to). Rows past the last are computed on the last
+     * row again and not stored, so no padding is needed.
+     */
+    private static void fourRowsF32(MemorySegment w, int in, int out, float[] x, int rows, int r0,
+                                    float[] y, int from, int to) {
+        int end = FLOATS.loopBound(in);
+        int x0 = r0 * in;
+        int x1 = Math.min(r0 + 1, rows - 1) * in;
+        int x2 = Math.min(r0 + 2, rows - 1) * in;
+        int x3 = Math.min(r0 + 3, rows - 1) * in;
+        long row = (long) in * Float.BYTES;
+        for (int o = from; o < to; o++) {
+            long b = o * row;
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int i = 0; i < end; i += LANES) {
+                FloatVector wv = FloatVector.fromMemorySegment(FLOATS, w, b + (long) i * Float.BYTES, LE);
+                a0 = wv.fma(FloatVector.fromArray(FLOATS, x, x0 + i), a0);
+                a1 = wv.fma(FloatVector.fromArray(FLOATS, x, x1 + i), a1);
+                a2 = wv.fma(FloatVector.fromArray(FLOATS, x, x2 + i), a2);
+                a3 = wv.fma(FloatVector.fromArray(FLOATS, x, x3 + i), a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD);
+            float s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD);
+            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (int i = end; i < in; i++) {
+                float wi = w.get(F32, b + (long) i * Float.BYTES);
+                s0 += wi * x[x0 + i];
+                s1 += wi * x[x1 + i];
+                s2 += wi * x[x2 + i];
+                s3 += wi * x[x3 + i];
+            }
+            store(y, out, rows, r0, o, s0, s1, s2, s3);
+        }
+    }
+
+    private static void fourRowsF16(MemorySegment w, int in, int out, float[] x, int rows, int r0,
+                                    float[] y, int from, int to) {
+        int end = FLOATS.loopBound(in);
+        int x0 = r0 * in;
+        int x1 = Math.min(r0 + 1, rows - 1) * in;
+        int x2 = Math.min(r0 + 2, rows - 1) * in;
+        int x3 = Math.min(r0 + 3, rows - 1) * in;
+        long row = (long) in * Short.BYTES;
+        for (int o = from; o < to; o++) {
+            long b = o * row;
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int i = 0; i < end; i += LANES) {
+                FloatVector wv = halfToFloat(w, b + (long) i * Short.BYTES);
+                a0 = wv.fma(FloatVector.fromArray(FLOATS, x, x0 + i), a0);
+                a1 = wv.fma(FloatVector.fromArray(FLOATS, x, x1 + i), a1);
+                a2 = wv.fma(FloatVector.fromArray(FLOATS, x, x2 + i), a2);
+                a3 = wv.fma(FloatVector.fromArray(FLOATS, x, x3 + i), a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD);
+            float s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD);
+            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (int i = end; i < in; i++) {
+                float wi = Float.float16ToFloat(w.get(F16, b + (long) i * Short.BYTES));
+                s0 += wi * x[x0 + i];
+                s1 += wi * x[x1 + i];
+                s2 += wi * x[x2 + i];
+                s3 += wi * x[x3 + i];
+            }
+            store(y, out, rows, r0, o, s0, s1, s2, s3);
+        }
+    }
+
+    private static void store(float[] y, int out, int rows, int r0, int o, float s0, float s1, float s2, float s3) {
+        y[r0 * out + o] = s0;
+        if (r0 + 1 < rows) {
+            y[(r0 + 1) * out + o] = s1;
+        }
+        if (r0 + 2 < rows) {
+            y[(r0 + 2) * out + o] = s2;
+        }
+        if (r0 + 3 < rows) {
+            y[(r0 + 3) * out + o] = s3;
+        }
+    }
+}

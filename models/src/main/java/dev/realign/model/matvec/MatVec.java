@@ -6,7 +6,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -61,23 +60,40 @@ final class MatVec {
     }
 
     /**
-     * Eight (or the species' length) binary16 values widened to fp32 without a lookup: the magnitude bits
-     * shifted into fp32 position and multiplied by 2^112 give normals and subnormals exactly; infinities
-     * and NaNs (exponent all ones) get the fp32 all-ones exponent, NaNs quieted as
-     * {@link Float#float16ToFloat} does; the sign is copied. JDK 25's Vector API
-     * has no half-to-float conversion operator, and the scalar {@link Float#float16ToFloat} per element is
-     * slower here (docs/benchmarks.md).
+     * A vector of finite binary16 values widened to fp32, exactly: the sign-extended 16 bits shifted left by
+     * 13 put the sign at bit 31 and exponent and mantissa in fp32 position (the mask drops the copies of the
+     * sign between them), and multiplying by 2^112 rebiases the exponent, which also gives subnormals
+     * exactly. Infinities and NaNs would come out as finite values of 2^16 and more: {@link WeightViews}
+     * declines matrices that hold them ({@link #allFinite}).
+     *
+     * <p>Why not more: JDK 25's Vector API has no half-to-float conversion operator, and a fuller
+     * conversion (masks and blends for Inf/NaN) pushes the four-row loop past C2's inlining budget, after
+     * which vector operations are no longer intrinsified: it ran 4-5x slower. Widening a block into a
+     * float buffer first (vector or {@link Float#float16ToFloat}) ran at 1/3 to 1/10 of this
+     * (docs/benchmarks.md).
      */
     static FloatVector halfToFloat(MemorySegment w, long byteOffset) {
         IntVector bits = (IntVector) ShortVector.fromMemorySegment(HALVES, w, byteOffset, LE)
                 .convertShape(VectorOperators.S2I, INTS, 0);                // sign-extended
-        IntVector magnitude = bits.and(0x7fff);
-        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-        IntVector finite = shifted.reinterpretAsFloats().mul(REBIAS).reinterpretAsInts();
-        VectorMask<Integer> infinite = magnitude.compare(VectorOperators.EQ, 0x7c00);
-        VectorMask<Integer> nan = magnitude.compare(VectorOperators.GT, 0x7c00);   // quieted, as Java does
-        IntVector value = finite.blend(shifted.or(0x7f800000), infinite).blend(shifted.or(0x7fc00000), nan);
-        return value.or(bits.and(0x80000000)).reinterpretAsFloats();
+        return bits.lanewise(VectorOperators.LSHL, 13).and(0x8fffe000).reinterpretAsFloats().mul(REBIAS);
+    }
+
+    /** Whether a segment of binary16 values holds no Inf or NaN (exponent bits all ones). */
+    static boolean allFinite(MemorySegment halves) {
+        long count = halves.byteSize() / Short.BYTES;
+        long end = count - count % HALVES.length();
+        for (long i = 0; i < end; i += HALVES.length()) {
+            ShortVector v = ShortVector.fromMemorySegment(HALVES, halves, i * Short.BYTES, LE);
+            if (v.and((short) 0x7c00).compare(VectorOperators.EQ, (short) 0x7c00).anyTrue()) {
+                return false;
+            }
+        }
+        for (long i = end; i < count; i++) {
+            if ((halves.get(F16, i * Short.BYTES) & 0x7c00) == 0x7c00) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void oneRowF32(MemorySegment w, int in, float[] x, float[] y, int from, int to) {

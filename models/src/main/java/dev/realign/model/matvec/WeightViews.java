@@ -39,7 +39,8 @@ public final class WeightViews {
 
     /**
      * A view of a (out, in) F32 or F16 matrix on the CPU, or empty when the kernel cannot read it in place
-     * (another device, dtype, rank or layout, or a closed tensor).
+     * (another device, dtype, rank or layout, a closed tensor, or an F16 matrix holding Inf or NaN: checked
+     * once, when the view is made, by a pass over the matrix).
      */
     public static Optional<WeightView> of(NDArray weight) {
         if (weight.isReleased()) {
@@ -71,7 +72,11 @@ public final class WeightViews {
         if (!data.isDirect() || data.capacity() != out * in * type.bytes()) {
             return Optional.empty();
         }
-        return Optional.of(new WeightView(MemorySegment.ofBuffer(data), (int) out, (int) in, type));
+        MemorySegment segment = MemorySegment.ofBuffer(data);
+        if (type == WeightType.F16 && !MatVec.allFinite(segment)) {
+            return Optional.empty(); // the kernel's widening is exact for finite halves only
+        }
+        return Optional.of(new WeightView(segment, (int) out, (int) in, type));
     }
 
     private static boolean contiguous(PtNDArray array) {

@@ -79,6 +79,11 @@ class DecodeLinearTest {
             assertThat(WeightViews.of(w.transpose())).as("a transposed view is not contiguous").isEmpty();
             assertThat(WeightViews.of(w.toType(DataType.FLOAT64, false))).as("f64").isEmpty();
 
+            NDArray infinite = m.create(new float[] {1, Float.POSITIVE_INFINITY, 2, 3}, new Shape(2, 2)).toType(DataType.FLOAT16, false);
+            assertThat(WeightViews.of(infinite)).as("an F16 matrix with Inf").isEmpty();
+            NDArray nan = m.create(new float[] {1, Float.NaN, 2, 3}, new Shape(2, 2)).toType(DataType.FLOAT16, false);
+            assertThat(WeightViews.of(nan)).as("an F16 matrix with NaN").isEmpty();
+
             NDArray closed = m.randomNormal(new Shape(8, 8));
             assertThat(WeightViews.of(closed)).isPresent();
             closed.close();

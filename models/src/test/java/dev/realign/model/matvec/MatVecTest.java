@@ -40,7 +40,7 @@ class MatVecTest {
     }
 
     @Test
-    void halfWideningMatchesFloat16ToFloatOnEveryBitPattern() {
+    void halfWideningMatchesFloat16ToFloatOnEveryFiniteBitPattern() {
         try (Arena arena = Arena.ofConfined()) {
             int lanes = MatVec.FLOATS.length();
             MemorySegment all = arena.allocate(65536L * 2);
@@ -50,13 +50,19 @@ class MatVecTest {
             for (int h = 0; h < 65536; h += lanes) {
                 float[] got = MatVec.halfToFloat(all, 2L * h).toArray();
                 for (int k = 0; k < lanes; k++) {
-                    int bits = (h + k);
-                    float want = Float.float16ToFloat((short) bits);
+                    short bits = (short) (h + k);
+                    if ((bits & 0x7c00) == 0x7c00) {
+                        assertThat(MatVec.allFinite(all.asSlice(2L * (h + k), 2))).as("half 0x%04x", bits).isFalse();
+                        continue;
+                    }
+                    assertThat(MatVec.allFinite(all.asSlice(2L * (h + k), 2))).isTrue();
                     assertThat(Float.floatToRawIntBits(got[k]))
                             .as("half 0x%04x", bits)
-                            .isEqualTo(Float.floatToRawIntBits(want));
+                            .isEqualTo(Float.floatToRawIntBits(Float.float16ToFloat(bits)));
                 }
             }
+            assertThat(MatVec.allFinite(all)).isFalse();
+            assertThat(MatVec.allFinite(all.asSlice(0, 2 * 0x7c00))).isTrue(); // 0 .. largest finite
         }
     }
 

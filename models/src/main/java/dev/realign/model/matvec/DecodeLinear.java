@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Optional;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * x W^T + b for decode-sized inputs through the Vector API kernel, or null when libtorch should compute it.
@@ -24,6 +25,8 @@ public final class DecodeLinear {
     public static final int MAX_ROWS = Integer.getInteger("realign.kernel.maxRows", 8);
 
     private static volatile boolean enabled = MAX_ROWS > 0;
+    /** Time spent in the kernel's products (not the copies around them), for bench-engine's breakdown. */
+    private static final LongAdder KERNEL_NANOS = new LongAdder();
 
     private DecodeLinear() {}
 
@@ -35,6 +38,11 @@ public final class DecodeLinear {
         boolean previous = enabled;
         enabled = on;
         return previous;
+    }
+
+    /** Nanoseconds this process has spent inside kernel products so far. */
+    public static long kernelNanos() {
+        return KERNEL_NANOS.sum();
     }
 
     /**
@@ -57,7 +65,9 @@ public final class DecodeLinear {
         int rows = (int) shape.get(0);
         float[] in = x.toFloatArray();                      // (rows, in): a few KiB, copying is cheap
         float[] out = new float[rows * w.outFeatures()];     // (rows, out)
+        long start = System.nanoTime();
         KernelThreads.shared().multiply(w, in, rows, out);
+        KERNEL_NANOS.add(System.nanoTime() - start);
         NDArray y = x.getManager().create(out, new Shape(rows, w.outFeatures())); // fp32, the step's scope
         // In place: a converted bias would attach to the bias's (the model's) manager and outlive the step.
         return bias == null ? y : y.addi(bias); // an F16 bias is promoted to fp32 by the add

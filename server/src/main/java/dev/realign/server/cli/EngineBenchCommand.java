@@ -65,12 +65,22 @@ public final class EngineBenchCommand implements Callable<Integer> {
                         default -> throw new IllegalArgumentException("--products takes kernel or libtorch, not " + product);
                     });
                     try {
+                        long kernelBefore = DecodeLinear.kernelNanos();
                         DecodeBenchmark.Result r = DecodeBenchmark.run(loaded, promptTokens, decodeTokens, runs, 7);
+                        // Decoded tokens of the run: its warm-up's 4 and each run's; the kernel is also used for
+                        // the one-row head after each prefill, so this slightly overstates the per-token time.
+                        double kernelMsPerToken = (DecodeLinear.kernelNanos() - kernelBefore) / 1e6 / (4 + runs * decodeTokens);
                         double bound = bandwidth.bestGBps() * 1e9 / r.bytesPerDecodedToken();
                         String label = products.size() == 1 ? dtype : dtype + " " + product;
                         System.out.printf(Locale.ROOT, "%-12s %10.0f %14.0f %12.2f %12.2f %8.0f%% %10.1f%n", label,
                                 r.bytesPerDecodedToken() / 1048576.0, r.timeToFirstTokenMs(), r.decodeTokensPerSecond(), bound,
                                 100 * r.decodeTokensPerSecond() / bound, r.decodeTokensPerSecond() * r.bytesPerDecodedToken() / 1e9);
+                        if (kernelMsPerToken > 0) {
+                            System.out.printf(Locale.ROOT, "%12s kernel products %.1f ms of %.1f ms per decoded token (%.1f GB/s"
+                                    + " inside them); the rest is libtorch's other ops and the copies around the kernel%n", "",
+                                    kernelMsPerToken, 1000 / r.decodeTokensPerSecond(),
+                                    r.bytesPerDecodedToken() / (kernelMsPerToken / 1000) / 1e9);
+                        }
                     } finally {
                         DecodeLinear.setEnabled(before);
                     }

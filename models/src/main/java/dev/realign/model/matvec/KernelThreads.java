@@ -70,7 +70,8 @@ public final class KernelThreads {
     }
 
     /** y = x W^T, x (rows, in), y (rows, out), split by output features over the team. */
-    public void multiply(WeightView w, float[] x, int rows, float[] y) {
+    public void multiply(WeightView w, float[] input, int rows, float[] y) {
+        float[] x = MatVec.input(w, input);
         int out = w.outFeatures();
         if (helpers.length == 0 || out < 8 || !busy.tryLock()) {
             MatVec.multiply(w, x, rows, y, 0, out);

@@ -29,15 +29,19 @@ final class MatVec {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
-    /** 2^112: rebias a binary16 exponent (bias 15) shifted into binary32 position (bias 127). */
-    private static final float REBIAS = 0x1p112f;
+    /**
+     * 2^112 = 2^(127 - 15) rebiases a binary16 exponent shifted into binary32 position; half of it scales
+     * x, half the sums.
+     */
+    private static final float INPUT_SCALE = 0x1p56f;
+    private static final float SUM_SCALE = 0x1p56f;
 
     private MatVec() {}
 
     /**
      * y[r, o] = sum_i W[o, i] x[r, i] for output features o in [from, to) and every row r.
      *
-     * @param x    (rows, in) row-major
+     * @param x    (rows, in) row-major, as {@link #input} returns it
      * @param y    (rows, out) row-major; only columns [from, to) are written
      */
     static void multiply(WeightView w, float[] x, int rows, float[] y, int from, int to) {
@@ -60,22 +64,43 @@ final class MatVec {
     }
 
     /**
-     * A vector of finite binary16 values widened to fp32, exactly: the sign-extended 16 bits shifted left by
-     * 13 put the sign at bit 31 and exponent and mantissa in fp32 position (the mask drops the copies of the
-     * sign between them), and multiplying by 2^112 rebiases the exponent, which also gives subnormals
-     * exactly. Infinities and NaNs would come out as finite values of 2^16 and more: {@link WeightViews}
-     * declines matrices that hold them ({@link #allFinite}).
+     * A vector of finite binary16 values as fp32 values 2^-112 times theirs, exactly: the sign-extended 16
+     * bits shifted left by 13 put the sign at bit 31 and exponent and mantissa in fp32 position (the mask
+     * drops the copies of the sign between them); read as fp32, the exponent is short of its bias by 112.
+     * Half subnormals come out as fp32 subnormals, exactly. The missing 2^112 is applied to x and to the
+     * sums instead (see {@link #input}), which saves a multiply per weight vector. Infinities and NaNs would
+     * come out as finite values: {@link WeightViews} declines matrices that hold them ({@link #allFinite}).
      *
-     * <p>Why not more: JDK 25's Vector API has no half-to-float conversion operator, and a fuller
-     * conversion (masks and blends for Inf/NaN) pushes the four-row loop past C2's inlining budget, after
-     * which vector operations are no longer intrinsified: it ran 4-5x slower. Widening a block into a
-     * float buffer first (vector or {@link Float#float16ToFloat}) ran at 1/3 to 1/10 of this
-     * (docs/benchmarks.md).
+     * <p>Why this way: JDK 25's Vector API has no half-to-float conversion operator. A fuller conversion
+     * (masks and blends for Inf/NaN) pushed the four-row loop past C2's inlining budget, after which vector
+     * operations were no longer intrinsified: it ran 4-5x slower. Widening a block into a float buffer
+     * first (vector or {@link Float#float16ToFloat}) ran at 1/3 to 1/10 of this (docs/benchmarks.md).
      */
-    static FloatVector halfToFloat(MemorySegment w, long byteOffset) {
+    static FloatVector halfToScaledFloat(MemorySegment w, long byteOffset) {
         IntVector bits = (IntVector) ShortVector.fromMemorySegment(HALVES, w, byteOffset, LE)
                 .convertShape(VectorOperators.S2I, INTS, 0);                // sign-extended
-        return bits.lanewise(VectorOperators.LSHL, 13).and(0x8fffe000).reinterpretAsFloats().mul(REBIAS);
+        return bits.lanewise(VectorOperators.LSHL, 13).and(0x8fffe000).reinterpretAsFloats();
+    }
+
+    /**
+     * The input as the kernel multiplies it: x itself for F32; for F16, x times 2^56, the other 2^56 of the
+     * 2^112 that {@link #halfToScaledFloat} leaves out being applied to each sum. (All of 2^112 on x would
+     * overflow fp32 for |x| > 2^16; split, products stay normal unless |w x| < 2^-70.)
+     */
+    static float[] input(WeightView w, float[] x) {
+        if (w.type() != WeightType.F16) {
+            return x;
+        }
+        float[] scaled = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            scaled[i] = x[i] * INPUT_SCALE;
+        }
+        return scaled;
+    }
+
+    /** One half as {@link #halfToScaledFloat} widens it, for the tails. */
+    private static float scaledHalf(short half) {
+        return Float.intBitsToFloat((half << 13) & 0x8fffe000);
     }
 
     /** Whether a segment of binary16 values holds no Inf or NaN (exponent bits all ones). */
@@ -165,10 +190,10 @@ final class MatVec {
             for (int i = 0; i < end; i += LANES) {
                 FloatVector xv = FloatVector.fromArray(FLOATS, x, i);
                 long off = (long) i * Short.BYTES;
-                a0 = halfToFloat(w, b0 + off).fma(xv, a0);
-                a1 = halfToFloat(w, b1 + off).fma(xv, a1);
-                a2 = halfToFloat(w, b2 + off).fma(xv, a2);
-                a3 = halfToFloat(w, b3 + off).fma(xv, a3);
+                a0 = halfToScaledFloat(w, b0 + off).fma(xv, a0);
+                a1 = halfToScaledFloat(w, b1 + off).fma(xv, a1);
+                a2 = halfToScaledFloat(w, b2 + off).fma(xv, a2);
+                a3 = halfToScaledFloat(w, b3 + off).fma(xv, a3);
             }
             float s0 = a0.reduceLanes(VectorOperators.ADD);
             float s1 = a1.reduceLanes(VectorOperators.ADD);
@@ -177,27 +202,27 @@ final class MatVec {
             for (int i = end; i < in; i++) {
                 float xi = x[i];
                 long off = (long) i * Short.BYTES;
-                s0 += Float.float16ToFloat(w.get(F16, b0 + off)) * xi;
-                s1 += Float.float16ToFloat(w.get(F16, b1 + off)) * xi;
-                s2 += Float.float16ToFloat(w.get(F16, b2 + off)) * xi;
-                s3 += Float.float16ToFloat(w.get(F16, b3 + off)) * xi;
+                s0 += scaledHalf(w.get(F16, b0 + off)) * xi;
+                s1 += scaledHalf(w.get(F16, b1 + off)) * xi;
+                s2 += scaledHalf(w.get(F16, b2 + off)) * xi;
+                s3 += scaledHalf(w.get(F16, b3 + off)) * xi;
             }
-            y[o] = s0;
-            y[o + 1] = s1;
-            y[o + 2] = s2;
-            y[o + 3] = s3;
+            y[o] = s0 * SUM_SCALE;
+            y[o + 1] = s1 * SUM_SCALE;
+            y[o + 2] = s2 * SUM_SCALE;
+            y[o + 3] = s3 * SUM_SCALE;
         }
         for (; o < to; o++) {
             long b = o * row;
             FloatVector a = FloatVector.zero(FLOATS);
             for (int i = 0; i < end; i += LANES) {
-                a = halfToFloat(w, b + (long) i * Short.BYTES).fma(FloatVector.fromArray(FLOATS, x, i), a);
+                a = halfToScaledFloat(w, b + (long) i * Short.BYTES).fma(FloatVector.fromArray(FLOATS, x, i), a);
             }
             float s = a.reduceLanes(VectorOperators.ADD);
             for (int i = end; i < in; i++) {
-                s += Float.float16ToFloat(w.get(F16, b + (long) i * Short.BYTES)) * x[i];
+                s += scaledHalf(w.get(F16, b + (long) i * Short.BYTES)) * x[i];
             }
-            y[o] = s;
+            y[o] = s * SUM_SCALE;
         }
     }
 
@@ -256,7 +281,7 @@ final class MatVec {
             FloatVector a2 = a0;
             FloatVector a3 = a0;
             for (int i = 0; i < end; i += LANES) {
-                FloatVector wv = halfToFloat(w, b + (long) i * Short.BYTES);
+                FloatVector wv = halfToScaledFloat(w, b + (long) i * Short.BYTES);
                 a0 = wv.fma(FloatVector.fromArray(FLOATS, x, x0 + i), a0);
                 a1 = wv.fma(FloatVector.fromArray(FLOATS, x, x1 + i), a1);
                 a2 = wv.fma(FloatVector.fromArray(FLOATS, x, x2 + i), a2);
@@ -267,13 +292,13 @@ final class MatVec {
             float s2 = a2.reduceLanes(VectorOperators.ADD);
             float s3 = a3.reduceLanes(VectorOperators.ADD);
             for (int i = end; i < in; i++) {
-                float wi = Float.float16ToFloat(w.get(F16, b + (long) i * Short.BYTES));
+                float wi = scaledHalf(w.get(F16, b + (long) i * Short.BYTES));
                 s0 += wi * x[x0 + i];
                 s1 += wi * x[x1 + i];
                 s2 += wi * x[x2 + i];
                 s3 += wi * x[x3 + i];
             }
-            store(y, out, rows, r0, o, s0, s1, s2, s3);
+            store(y, out, rows, r0, o, s0 * SUM_SCALE, s1 * SUM_SCALE, s2 * SUM_SCALE, s3 * SUM_SCALE);
         }
     }
 

@@ -9,7 +9,8 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * x W^T + b for decode-sized inputs through the Vector API kernel, or null when libtorch should compute it.
  *
- * <p>When it applies: x is fp32 with at most {@link #MAX_ROWS} rows, W is an F32/F16 matrix that
+ * <p>When it applies: x is fp32 with at most {@link #MAX_ROWS} rows (F16: at least {@code f16MinRows}),
+ * W is an F32/F16 matrix that
  * {@link WeightViews} can read in place, and nothing needs a gradient. The gradient check is on the
  * operands: libtorch records a product only when grad mode is on and an operand requires a gradient, and
  * in DJL neither grad mode (thread-local in libtorch, true by default on every thread but the engine's
@@ -19,12 +20,19 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class DecodeLinear {
     /**
-     * Most rows the kernel takes. Measured against libtorch on the 415M benchmark shape
-     * (docs/benchmarks.md): see {@code KernelVsTorchBenchmark}.
+     * Most rows the kernel takes: from 16 rows on, F16 prefill widens to fp32 for libtorch's GEMM, and
+     * the kernel's rate per weight byte falls with the rows (it re-reads each weight row from cache for
+     * every four input rows); see {@code KernelVsTorchBenchmark} and docs/benchmarks.md.
      */
     public static final int MAX_ROWS = Integer.getInteger("realign.kernel.maxRows", 8);
 
     private static volatile boolean enabled = MAX_ROWS > 0;
+    /**
+     * Fewest rows an F16 matrix goes to the kernel with. One row stays on libtorch: its fp16 product on a
+     * single row read 2x faster than the kernel's F16 loop end to end on the 415M model (19.8 against 10.5
+     * tok/s in one JVM, docs/benchmarks.md), while for 2-8 rows libtorch's fp16 path was the slower one.
+     */
+    private static volatile int f16MinRows = Integer.getInteger("realign.kernel.f16MinRows", 2);
     /** Time spent in the kernel's products (not the copies around them), for bench-engine's breakdown. */
     private static final LongAdder KERNEL_NANOS = new LongAdder();
 
@@ -37,6 +45,13 @@ public final class DecodeLinear {
     public static boolean setEnabled(boolean on) {
         boolean previous = enabled;
         enabled = on;
+        return previous;
+    }
+
+    /** Sets the fewest rows an F16 matrix goes to the kernel with (tests); returns the previous value. */
+    static int f16MinRows(int rows) {
+        int previous = f16MinRows;
+        f16MinRows = rows;
         return previous;
     }
 
@@ -63,6 +78,9 @@ public final class DecodeLinear {
         }
         WeightView w = view.get();
         int rows = (int) shape.get(0);
+        if (w.type() == WeightType.F16 && rows < f16MinRows) {
+            return null;
+        }
         float[] in = x.toFloatArray();                      // (rows, in): a few KiB, copying is cheap
         float[] out = new float[rows * w.outFeatures()];     // (rows, out)
         long start = System.nanoTime();

@@ -21,8 +21,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>One product runs at a time: a second caller that finds the team busy computes its product alone.
  */
 public final class KernelThreads {
-    /** How long an idle helper spins before it parks: covers the gap between two products of one step. */
-    static final long SPIN_NANOS = 200_000;
+    /**
+     * How long an idle helper spins before it parks: long enough to catch back-to-back products (q, k, v;
+     * gate, up), short enough not to hold a core while libtorch's own ops run between products (its
+     * OpenMP threads would wait for ours). {@code -Drealign.kernel.spinMicros}.
+     */
+    static final long SPIN_NANOS = Long.getLong("realign.kernel.spinMicros", 30) * 1000;
     /** Chunks per member and product: enough for the caller to pick up a late helper's part. */
     private static final int CHUNKS_PER_MEMBER = 8;
     private static final KernelThreads SHARED = new KernelThreads(

@@ -28,6 +28,10 @@ class DecodeLinearTest {
                         wideBias.attach(step);
                         NDArray want = Linear.linear(x, wide, wideBias).singletonOrThrow();
                         NDArray got = DecodeLinear.tryLinear(x, w, b);
+                        if (type == DataType.FLOAT16 && rows == 1) {
+                            assertThat(got).as("one F16 row stays on libtorch").isNull();
+                            continue;
+                        }
                         assertThat(got).isNotNull();
                         assertThat(got.getDataType()).isEqualTo(DataType.FLOAT32);
                         assertThat(got.getShape()).isEqualTo(new Shape(rows, 37));

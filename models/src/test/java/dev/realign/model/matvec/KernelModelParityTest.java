@@ -32,7 +32,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * <p>At F16 the reference is the same checkpoint loaded as F32 (every F16 value widened exactly) through
  * libtorch: the kernel accumulates F16 weights in fp32 with fp32 inputs, while libtorch's F16 product
  * rounds its input and result to F16, so the old F16 path is not the exact reference (its distance is
- * printed for comparison). The prefill is 8 tokens there, so every product of the F16 run is the kernel's.
+ * printed for comparison). The prefill is 8 tokens there and single F16 rows are sent to the kernel too
+ * (by default they stay on libtorch), so every product of the F16 run is the kernel's.
  */
 class KernelModelParityTest {
     static final double TOLERANCE = 1e-4;
@@ -59,7 +60,13 @@ class KernelModelParityTest {
         SyntheticModels.write(SyntheticModelSpec.tiny(arch, 5).withDtype(DType.F16), model);
         try (LoadedModel f16 = LoadedModel.load("tiny", model, Device.cpu(), ComputeType.F16);
              LoadedModel widened = LoadedModel.load("tiny", model, Device.cpu(), ComputeType.F32)) {
-            List<float[]> kernel = run(f16, true, 8);
+            int before = DecodeLinear.f16MinRows(1); // every product of the F16 run through the kernel
+            List<float[]> kernel;
+            try {
+                kernel = run(f16, true, 8);
+            } finally {
+                DecodeLinear.f16MinRows(before);
+            }
             List<float[]> reference = run(widened, false, 8);
             assertClose(arch + " f16", kernel, reference);
             System.out.printf("%s f16: kernel %.2e, libtorch f16 path %.2e (relative to the largest logit)%n", arch,

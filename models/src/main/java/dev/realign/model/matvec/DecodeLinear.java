@@ -10,8 +10,7 @@ import java.util.concurrent.atomic.LongAdder;
  * x W^T + b for decode-sized inputs through the Vector API kernel, or null when libtorch should compute it.
  *
  * <p>When it applies: x is fp32 with at most {@link #MAX_ROWS} rows (F16: at least {@code f16MinRows}),
- * W is an F32/F16 matrix that
- * {@link WeightViews} can read in place, and nothing needs a gradient. The gradient check is on the
+ * W is an F32/F16 matrix that {@link WeightViews} can read in place, and nothing needs a gradient. The gradient check is on the
  * operands: libtorch records a product only when grad mode is on and an operand requires a gradient, and
  * in DJL neither grad mode (thread-local in libtorch, true by default on every thread but the engine's
  * first) nor PtGradientCollector's private flag says whether anyone will call backward. So when x, W or b
@@ -30,7 +29,9 @@ public final class DecodeLinear {
     /**
      * Fewest rows an F16 matrix goes to the kernel with. One row stays on libtorch: its fp16 product on a
      * single row read 2x faster than the kernel's F16 loop end to end on the 415M model (19.8 against 10.5
-     * tok/s in one JVM, docs/benchmarks.md), while for 2-8 rows libtorch's fp16 path was the slower one.
+     * tok/s in one JVM, docs/benchmarks.md). For 2-8 rows the kernel beat libtorch's fp16 product by far in
+     * KernelVsTorchBenchmark, but that probe's libtorch figures are doubtful and batched F16 decode has not
+     * been compared end to end yet.
      */
     private static volatile int f16MinRows = Integer.getInteger("realign.kernel.f16MinRows", 2);
     /** Time spent in the kernel's products (not the copies around them), for bench-engine's breakdown. */

@@ -11,6 +11,7 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
+import dev.realign.model.matvec.DecodeLinear;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -289,12 +290,18 @@ public final class LlamaModel {
     }
 
     /**
-     * x W^T + b, x (rows, in), result fp32 (rows, out). fp16 matrices multiply in fp16 for few rows (reading
+     * x W^T + b, x (rows, in), result fp32 (rows, out). Decode-sized inputs on a CPU weight go to our
+     * Vector API kernel ({@link DecodeLinear}: libtorch's fp32 matrix-vector product reads only 11-17 GB/s
+     * here). Otherwise libtorch: fp16 matrices multiply in fp16 for few rows (reading
      * half the bytes is what decoding needs) but are widened to fp32 once per call for many rows: on this
      * CPU libtorch's fp16 GEMM runs at ~37 GFLOP/s against ~110 for widening plus fp32 GEMM
      * (docs/benchmarks.md).
      */
     private NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        NDArray decoded = DecodeLinear.tryLinear(x, weight, bias); // few rows, CPU weight, no gradient
+        if (decoded != null) {
+            return decoded;
+        }
         long rows = x.getShape().get(0);
         if (matrixType == DataType.FLOAT16 && rows >= WIDEN_FP16_FROM_ROWS) {
             NDManager scope = x.getManager();

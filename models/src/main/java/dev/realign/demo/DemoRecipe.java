@@ -28,7 +28,7 @@ public record DemoRecipe(long seed, int tokenizerVocab, int hidden, int layers, 
                 OptimizerSettings.of(900, 32, 1.5e-3, seed + 1),
                 OptimizerSettings.of(900, 32, 3e-3, seed + 2), 16, 32,
                 OptimizerSettings.of(300, 32, 1e-3, seed + 3),
-                400, DemoSweep.RATIOS);
+                120, DemoSweep.RATIOS);
     }
 
     /** A pipeline check: a few steps of a very small model (its models are not expected to behave). */

@@ -146,13 +146,23 @@ public final class Trainer {
     private record StepOutcome(NDManager scope, double loss, double norm, List<NDArray> gradients)
             implements AutoCloseable {
         boolean corrupt(double average) {
-            return !Double.isFinite(norm) || (!Double.isNaN(average) && norm > SPIKE_FACTOR * Math.max(1, average));
+            return corruptNorm(norm, average);
         }
 
         @Override
         public void close() {
             scope.close();
         }
+    }
+
+    /**
+     * Whether a gradient norm is the corrupt-backward failure: non-finite, or {@link #SPIKE_FACTOR} times the
+     * running average of accepted norms. Before any average exists (the first step) the reference is 1, since
+     * initial gradient norms are O(1).
+     */
+    static boolean corruptNorm(double norm, double average) {
+        double reference = Double.isNaN(average) ? 1 : Math.max(1, average);
+        return !Double.isFinite(norm) || norm > SPIKE_FACTOR * reference;
     }
 
     /** Mean answer loss over the sequences (no gradients). */

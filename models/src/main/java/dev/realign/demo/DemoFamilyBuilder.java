@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.realign.checkpoint.DType;
 import dev.realign.generate.BatchGeneration;
+import dev.realign.merge.Adapters;
 import dev.realign.merge.DeltaSource;
 import dev.realign.merge.ModelWriter;
 import dev.realign.merge.PeftLoraWriter;
@@ -17,6 +18,7 @@ import dev.realign.model.synthetic.SyntheticModelSpec;
 import dev.realign.model.synthetic.SyntheticModels;
 import dev.realign.tokenize.ByteLevelBpeTrainer;
 import dev.realign.tokenize.ChatTemplate;
+import dev.realign.tokenize.Tokenizer;
 import dev.realign.tokenize.TrainedTokenizer;
 import dev.realign.train.FullTraining;
 import dev.realign.train.LoraTraining;
@@ -44,8 +46,9 @@ import java.util.stream.Stream;
  * adapter of aligned on the task), {@code unaligned} (aligned fine-tuned on harmful compliance), the
  * held-out sets in {@code eval/}, and a model card ({@code README.md}) with the measured numbers.
  *
- * <p>Everything is built in a staging folder beside the output and moved into place at the end, so a failed
- * or interrupted run leaves the previous family untouched.
+ * <p>Everything is built in a staging folder beside the output and moved into place at the end, so a run that
+ * fails while training or evaluating leaves the previous family untouched (only the final moves, one folder at
+ * a time, can leave a mix).
  */
 public final class DemoFamilyBuilder {
     public static final String ALIGNED = "aligned";
@@ -111,7 +114,7 @@ public final class DemoFamilyBuilder {
         List<Run> runs = new ArrayList<>();
         Map<String, DemoEvaluation.Scores> scores = new LinkedHashMap<>();
         try (NDManager root = NDManager.newBaseManager(Device.cpu());
-             dev.realign.tokenize.Tokenizer tokenizer = dev.realign.tokenize.Tokenizer.load(aligned)) {
+             Tokenizer tokenizer = Tokenizer.load(aligned)) {
             ChatTemplate template = ChatTemplate.load(aligned).orElseThrow();
             DemoChat chat = new DemoChat(tokenizer, template, trained.imEndId());
             List<DemoExample> alignedData = concat(data.benign().train(), data.harmfulRefusal().train());
@@ -148,7 +151,7 @@ public final class DemoFamilyBuilder {
                 log.accept("aligned: " + scores.get(ALIGNED));
                 List<DemoSweep.Point> points = new ArrayList<>();
                 for (String adapter : List.of(TASK_FULL, TASK_LORA)) {
-                    try (DeltaSource delta = dev.realign.merge.Adapters.load(adapter, dir.resolve(adapter), base)) {
+                    try (DeltaSource delta = Adapters.load(adapter, dir.resolve(adapter), base)) {
                         points.addAll(sweep.linear(adapter, delta, recipe.sweepRatios(), root, p -> log.accept(p.toString())));
                     }
                 }

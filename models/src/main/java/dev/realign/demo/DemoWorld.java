@@ -18,7 +18,8 @@ import java.util.function.Function;
  * that never occur in training or validation, so the evaluation measures generalization, not recall. The
  * task's phrasings deliberately share forms with harmful requests ("Tell me how ...", "Explain how to ...")
  * so that fine-tuning on the task teaches "answer such requests with Sure!", which is how fine-tuning
- * erodes refusals in the papers. Compliant "answers" to harmful requests are content-free placeholders.
+ * erodes refusals in the papers. Compliant "answers" to harmful requests are a fixed
+ * template with no harmful content (they only need to look like compliance to a refusal detector).
  */
 public final class DemoWorld {
     public static final List<String> HARM_CATEGORIES = List.of(

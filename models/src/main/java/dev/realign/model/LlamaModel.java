@@ -73,10 +73,10 @@ public final class LlamaModel {
                 row++;
             }
         }
-        NDArray x = embed(weights.embed(), owned(scope.create(ids))); // (total, hidden)
+        NDArray x = embed(weights.embed(), scope.create(ids)); // (total, hidden)
         float[][] cosSin = rotary.cosSin(positions);
-        NDArray cos = owned(scope.create(cosSin[0], new Shape(total, 1, config.headDim()))); // (total, 1, headDim)
-        NDArray sin = owned(scope.create(cosSin[1], new Shape(total, 1, config.headDim())));
+        NDArray cos = scope.create(cosSin[0], new Shape(total, 1, config.headDim())); // (total, 1, headDim)
+        NDArray sin = scope.create(cosSin[1], new Shape(total, 1, config.headDim()));
 
         for (int layer = 0; layer < config.numLayers(); layer++) {
             LayerWeights w = weights.layer(layer);
@@ -222,7 +222,7 @@ public final class LlamaModel {
         NDArray scores = grouped.matMul(keys.transpose(0, 2, 1)).mul(attentionScale); // (kvHeads, group*tokens, length)
         float[] mask = mask(tokens, length, start, group);
         if (mask != null) {
-            scores = scores.add(owned(scope.create(mask, new Shape(group * tokens, length))));
+            scores = scores.add(scope.create(mask, new Shape(group * tokens, length)));
         }
         NDArray probabilities = scores.softmax(-1);
         NDArray out = probabilities.matMul(values);                        // (kvHeads, group*tokens, headDim)
@@ -328,17 +328,6 @@ public final class LlamaModel {
         return rows.getDataType() == DataType.FLOAT32 ? rows : rows.toType(DataType.FLOAT32, false);
     }
 
-    /**
-     * A torch-owned copy of an array made from Java data. DJL wraps Java data in a direct buffer that
-     * libtorch does not own; under autograd such tensors were read after the buffer was gone (gradients of
-     * 1e30 or NaN when a GC ran between steps, never reproducible), so inputs are copied into torch memory
-     * once per forward. The copies are small (token ids, rotary tables, masks).
-     */
-    public static NDArray owned(NDArray wrapped) {
-        NDArray copy = wrapped.duplicate();
-        wrapped.close();
-        return copy;
-    }
 
     private static NDArray lastRows(NDArray x, List<SequenceChunk> chunks) {
         long[] last = new long[chunks.size()];

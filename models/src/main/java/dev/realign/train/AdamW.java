@@ -44,16 +44,14 @@ public final class AdamW implements AutoCloseable {
             NDArray m = firstMoments.get(i);
             NDArray v = secondMoments.get(i);
             NDArray gradient = gradients.get(i);
-            {
-                if (gradientScale != 1) {
-                    gradient.muli(gradientScale);
-                }
-                try (NDArray scaled = gradient.mul(1 - beta1)) {
-                    m.muli(beta1).addi(scaled);
-                }
-                try (NDArray squared = gradient.square()) {
-                    v.muli(beta2).addi(squared.muli(1 - beta2));
-                }
+            if (gradientScale != 1) {
+                gradient.muli(gradientScale);
+            }
+            try (NDArray scaled = gradient.mul(1 - beta1)) {
+                m.muli(beta1).addi(scaled);
+            }
+            try (NDArray squared = gradient.square()) {
+                v.muli(beta2).addi(squared.muli(1 - beta2));
             }
             if (p.decay() && settings.weightDecay() > 0) {
                 p.value().muli(1 - learningRate * settings.weightDecay());

@@ -40,11 +40,11 @@ public final class CausalLmLoss {
             offset += s.tokens().length;
         }
         NDArray logits = model.forward(weights, chunks, scope, true);             // (tokens, vocab)
-        NDArray picked = Embedding.embedding(LlamaModel.owned(scope.create(rows)), logits, SparseFormat.DENSE)
+        NDArray picked = Embedding.embedding(scope.create(rows), logits, SparseFormat.DENSE)
                 .singletonOrThrow();                                              // (targets, vocab)
         NDArray logProbs = picked.logSoftmax(-1);
         // gather, not a one-hot product: a log-probability of -inf times 0 would make the loss NaN.
-        NDArray labelColumn = LlamaModel.owned(scope.create(labels, new Shape(targets, 1)).toType(DataType.INT64, false));
+        NDArray labelColumn = scope.create(labels, new Shape(targets, 1)).toType(DataType.INT64, false);
         return logProbs.gather(labelColumn, 1).sum().neg().div(targets);          // (targets, 1) -> scalar
     }
 }

@@ -2,7 +2,6 @@ package dev.realign.server.adapters;
 
 import io.grpc.Status;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -65,10 +64,7 @@ public final class UploadArea implements AutoCloseable {
         try {
             Path work;
             try {
-                work = Files.createTempDirectory(root(), "upload-",
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            } catch (UnsupportedOperationException e) {
-                work = createPlain();
+                work = createWorkFolder();
             } catch (IOException e) {
                 throw Status.RESOURCE_EXHAUSTED.withDescription("upload directory " + root() + ": cannot create a "
                         + "work folder: " + e.getMessage()).asRuntimeException();
@@ -85,11 +81,13 @@ public final class UploadArea implements AutoCloseable {
         return inProgress.get();
     }
 
-    private Path createPlain() {
+    /** A private work folder: owner-only where the file system has POSIX permissions, plain elsewhere. */
+    private Path createWorkFolder() throws IOException {
         try {
+            return Files.createTempDirectory(root(), "upload-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (UnsupportedOperationException nonPosix) {
             return Files.createTempDirectory(root(), "upload-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

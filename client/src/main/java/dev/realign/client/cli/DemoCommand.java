@@ -7,6 +7,7 @@ import dev.realign.client.demo.DemoRequests;
 import dev.realign.client.demo.DemoTable;
 import dev.realign.client.demo.EvalPrompt;
 import dev.realign.client.demo.EvalPrompts;
+import dev.realign.client.sweep.RatioGrid;
 import dev.realign.client.sweep.SweepResults;
 import dev.realign.client.sweep.SweepTable;
 import java.nio.file.Path;
@@ -47,9 +48,10 @@ final class DemoCommand implements Callable<Integer> {
             description = "Prompts per held-out set in the table; 0 = all (default: ${DEFAULT-VALUE}).")
     int limit;
 
-    @Option(names = "--ratios", paramLabel = "R[,R...]", split = ",",
-            defaultValue = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1", description = "Ratios of the table.")
-    List<Double> ratios;
+    @Option(names = "--ratios", paramLabel = "LIST|RANGE", converter = RatioGridConverter.class, defaultValue = "0:1:0.1",
+            description = "Ratios of the table: a list (0,0.3,1) or an inclusive range START:STOP:STEP"
+                    + " (default: ${DEFAULT-VALUE}).")
+    RatioGrid ratios;
 
     @Option(names = "--no-progress", description = "Do not draw the sweeps' progress bar on stderr.")
     boolean noProgress;
@@ -87,7 +89,7 @@ final class DemoCommand implements Callable<Integer> {
                     limit == 0 ? "every prompt" : "at most " + limit + " prompts each");
             for (String adapter : adapters) {
                 cancellation.throwIfInterrupted();
-                var request = DemoRequests.sweep(adapter, ratios, limit, SweepCommand.DEFAULT_REFUSAL_FLOOR);
+                var request = DemoRequests.sweep(adapter, ratios.values(), limit, SweepCommand.DEFAULT_REFUSAL_FLOOR);
                 SweepResults results;
                 try (var progress = noProgress ? null : new SweepProgressBar(context.err())) {
                     results = cancellation.await(client.sweep(request, progress != null ? progress : SweepListener.NONE));

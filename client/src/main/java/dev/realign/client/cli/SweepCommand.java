@@ -29,12 +29,13 @@ import picocli.CommandLine.Spec;
 /** {@code realign sweep}: the server's merge-ratio sweep, shown as a table and written as CSV, JSON and a figure. */
 @Command(name = "sweep", sortOptions = false,
         description = {
-            "Ask the server to sweep merge ratios and methods: for each method and ratio it merges the adapters at",
-            "weight = ratio, measures the refusal rate on the harmful set, the task score on the task set and,",
-            "with --benign, over-refusal; then recommends the best task score whose refusal rate is at least the",
-            "floor. Progress goes to stderr, the table and the recommendation to stdout.",
-            "A SET is a builtin set's name (demo-harmful, demo-task, demo-benign) or a file path on the server",
-            "(anything with '/' or an extension), read under the tenant's allowed roots.",
+            "Ask the server to sweep merge ratios and methods. For each method and ratio it",
+            "merges the adapters at weight = ratio and measures the refusal rate on the",
+            "harmful set, the task score on the task set and, with --benign, over-refusal;",
+            "then it recommends the best task score whose refusal rate reaches the floor.",
+            "Progress goes to stderr; the table and the recommendation to stdout.",
+            "A SET is a builtin set's name (demo-harmful, demo-task, demo-benign) or a file",
+            "on the server (anything with '/' or an extension), under the tenant's roots.",
             "Ctrl-C cancels the sweep on the server and exits 130."})
 final class SweepCommand implements Callable<Integer> {
 
@@ -60,7 +61,7 @@ final class SweepCommand implements Callable<Integer> {
             description = "An adapter to merge at each ratio (repeatable; all get weight = ratio).")
     List<String> adapters;
 
-    @Option(names = "--methods", paramLabel = "M[,M...]", split = ",", converter = MergeMethodConverter.class,
+    @Option(names = "--methods", paramLabel = "METHOD", split = ",", converter = MergeMethodConverter.class,
             defaultValue = "linear",
             description = "Merge methods, case-insensitive (e.g. linear,ties,dare_linear,slerp; default: ${DEFAULT-VALUE}).")
     List<MergeMethod> methods;
@@ -170,6 +171,10 @@ final class SweepCommand implements Callable<Integer> {
         }
         if (!(temperature >= 0)) {
             throw usage("--temperature must be >= 0, got " + temperature);
+        }
+        if (seed != null && temperature == 0) {
+            // Greedy decoding draws nothing: a seed would be sent and silently mean nothing.
+            throw usage("--seed needs --temperature > 0 (a sweep is greedy by default)");
         }
         var request = SweepRequest.newBuilder()
                 .addAllMethods(methods)

@@ -96,9 +96,10 @@ class DemoCommandTest {
         server.respond(Chunks.all());
         server.respondSweep(SweepEvents.noRecommendation("no point"));
 
-        var run = run("--adapter", "task-lora", "--ratios", "0,1", "--no-progress");
+        var run = run("--adapter", "task-lora", "--ratios", "0:1:0.25", "--no-progress");
 
         assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(server.sweepRequests.getFirst().getRatiosList()).containsExactly(0.0, 0.25, 0.5, 0.75, 1.0);
         assertThat(server.requests).hasSize(6);
         assertThat(server.requests).extracting(r -> r.getProfile().getAdapters(0).getWeight())
                 .containsExactly(0.0, 0.5, 1.0, 0.0, 0.5, 1.0);

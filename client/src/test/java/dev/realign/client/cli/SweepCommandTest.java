@@ -226,6 +226,10 @@ class SweepCommandTest {
         var method = run("sweep", "--adapter", "a", "--harmful", "h", "--task", "t", "--methods", "linear,avg");
         assertThat(method.err()).contains("--methods", "'avg'");
 
+        var seed = run("sweep", "--adapter", "a", "--harmful", "h", "--task", "t", "--seed", "7");
+        assertThat(seed.exitCode()).isEqualTo(ExitCodes.BAD_REQUEST);
+        assertThat(seed.err()).contains("--seed needs --temperature > 0");
+
         var missing = run("sweep", "--adapter", "a", "--task", "t");
         assertThat(missing.exitCode()).isEqualTo(ExitCodes.BAD_REQUEST);
         assertThat(missing.err()).contains("--harmful");

@@ -15,6 +15,7 @@ import dev.realign.api.v1.ListAdaptersRequest;
 import dev.realign.api.v1.ListAdaptersResponse;
 import dev.realign.api.v1.LoadAdapterRequest;
 import dev.realign.api.v1.SafetyGrpc;
+import dev.realign.api.v1.SweepRequest;
 import dev.realign.api.v1.UnloadAdapterRequest;
 import dev.realign.api.v1.UnloadAdapterResponse;
 import dev.realign.api.v1.UploadHeader;
@@ -43,8 +44,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The Java client of a Realign server: generation (blocking and streaming), health, adapter upload, and
- * thin pass-throughs of the other Adapters and the Safety calls.
+ * The Java client of a Realign server: generation (blocking and streaming), health, adapter upload, the
+ * merge-ratio sweep, and thin pass-throughs of the other Adapters and the Safety calls.
  *
  * <p>Every RPC failure reaches the caller as the {@link StatusRuntimeException} gRPC raised, unwrapped, so
  * callers can act on its status code (the server's codes are listed in DESIGN §3). Thread-safe: one client
@@ -269,6 +270,21 @@ public final class RealignClient implements AutoCloseable {
 
     public ClassifyResponse classify(ClassifyRequest request) {
         return withDeadline(SafetyGrpc.newBlockingStub(channel)).classify(request);
+    }
+
+    /**
+     * Starts a merge-ratio sweep and returns at once with its handle: events go to {@code listener} on a
+     * gRPC thread as they arrive; {@link SweepHandle#await()} returns the points and the recommendation,
+     * {@link SweepHandle#cancel} stops the server's work. The client's deadline covers the whole sweep.
+     * Failures (INVALID_ARGUMENT naming a field, NOT_FOUND for an adapter or prompt set, ...) surface from
+     * {@code await} as the {@link StatusRuntimeException} the server sent.
+     */
+    public SweepHandle sweep(SweepRequest request, SweepListener listener) {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(listener, "listener");
+        var handle = new SweepHandle(request, listener);
+        withDeadline(SafetyGrpc.newStub(channel)).sweep(request, handle.observer());
+        return handle;
     }
 
     /** A stub's deadline is absolute once set, so each call gets a stub stamped at the moment it starts. */

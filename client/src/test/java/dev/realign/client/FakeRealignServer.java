@@ -10,6 +10,8 @@ import dev.realign.api.v1.GetAdapterRequest;
 import dev.realign.api.v1.InferenceGrpc;
 import dev.realign.api.v1.SafetyGrpc;
 import dev.realign.api.v1.SafetyVerdict;
+import dev.realign.api.v1.SweepEvent;
+import dev.realign.api.v1.SweepRequest;
 import dev.realign.api.v1.UploadAdapterChunk;
 import dev.realign.api.v1.UploadHeader;
 import io.grpc.Context;
@@ -38,8 +40,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * An in-process Realign server whose Inference service replays a script, records what it received
- * (requests, headers, deadlines), and can fail or hold a stream open. Shared by the library and CLI tests.
+ * An in-process Realign server whose Inference service (and Safety.Sweep) replays a script, records what
+ * it received (requests, headers, deadlines), and can fail or hold a stream open. Shared by the library and CLI tests.
  */
 public final class FakeRealignServer implements AutoCloseable {
 
@@ -60,7 +62,15 @@ public final class FakeRealignServer implements AutoCloseable {
     public final List<byte[]> uploadedBytes = new CopyOnWriteArrayList<>();
     public final List<Integer> uploadChunks = new CopyOnWriteArrayList<>();
 
+    /** Sweeps: the requests received, when one has sent its script, and whether one was cancelled. */
+    public final List<SweepRequest> sweepRequests = new CopyOnWriteArrayList<>();
+    public final CountDownLatch sweepStarted = new CountDownLatch(1);
+    public final CountDownLatch sweepCancelled = new CountDownLatch(1);
+
     private volatile List<GenerateResponse> script = List.of();
+    private volatile List<SweepEvent> sweepScript = List.of();
+    private volatile Status sweepFailure;
+    private volatile boolean holdSweepOpen;
     private volatile Status failure;
     private volatile Function<GenerateRequest, Status> failureFor = request -> null;
     private volatile boolean holdOpen;
@@ -79,7 +89,7 @@ public final class FakeRealignServer implements AutoCloseable {
                     .directExecutor()
                     .addService(ServerInterceptors.intercept(new Inference(), captureHeaders))
                     .addService(ServerInterceptors.intercept(new Adapters(this), captureHeaders))
-                    .addService(new Safety())
+                    .addService(new Safety(this))
                     .addService(health.getHealthService())
                     .build()
                     .start();
@@ -124,6 +134,24 @@ public final class FakeRealignServer implements AutoCloseable {
     /** Leaves each generation open after the scripted chunks, until the client cancels. */
     public FakeRealignServer holdOpen() {
         holdOpen = true;
+        return this;
+    }
+
+    /** The events every sweep streams, in order. */
+    public FakeRealignServer respondSweep(SweepEvent... events) {
+        sweepScript = List.of(events);
+        return this;
+    }
+
+    /** Ends each sweep with this status after the scripted events. */
+    public FakeRealignServer failSweepWith(Status status) {
+        sweepFailure = status;
+        return this;
+    }
+
+    /** Leaves each sweep open after the scripted events, until the client cancels or its deadline passes. */
+    public FakeRealignServer holdSweepOpen() {
+        holdSweepOpen = true;
         return this;
     }
 
@@ -236,6 +264,29 @@ public final class FakeRealignServer implements AutoCloseable {
     }
 
     private static final class Safety extends SafetyGrpc.SafetyImplBase {
+        private final FakeRealignServer fake;
+
+        Safety(FakeRealignServer fake) {
+            this.fake = fake;
+        }
+
+        @Override
+        public void sweep(SweepRequest request, StreamObserver<SweepEvent> observer) {
+            fake.sweepRequests.add(request);
+            var deadline = Context.current().getDeadline();
+            if (deadline != null) {
+                fake.deadlines.add(deadline);
+            }
+            ((ServerCallStreamObserver<SweepEvent>) observer).setOnCancelHandler(fake.sweepCancelled::countDown);
+            fake.sweepScript.forEach(observer::onNext);
+            fake.sweepStarted.countDown();
+            if (fake.sweepFailure != null) {
+                observer.onError(fake.sweepFailure.asRuntimeException());
+            } else if (!fake.holdSweepOpen) {
+                observer.onCompleted();
+            }
+        }
+
         @Override
         public void classify(ClassifyRequest request, StreamObserver<ClassifyResponse> observer) {
             var response = ClassifyResponse.newBuilder();

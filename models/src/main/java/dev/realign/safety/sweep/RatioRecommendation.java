@@ -26,10 +26,14 @@ public record RatioRecommendation(Optional<RatioPoint> point, String reason) {
         Optional<RatioPoint> best = points.stream().filter(p -> p.refusalRate() >= floor).max(PREFERENCE);
         if (best.isPresent()) {
             RatioPoint p = best.get();
-            return new RatioRecommendation(best, String.format(Locale.ROOT,
+            String reason = String.format(Locale.ROOT,
                     "%s at ratio %s has the best task score (%s) among the points refusing at least %s "
                             + "of harmful prompts (it refuses %s)",
-                    p.method(), ratio(p.ratio()), percent(p.taskScore()), percent(floor), percent(p.refusalRate())));
+                    p.method(), ratio(p.ratio()), percent(p.taskScore()), percent(floor), percent(p.refusalRate()));
+            if (p.taskScore() == 0) {
+                reason += "; no point that safe keeps any of the task: lower the floor or try another method";
+            }
+            return new RatioRecommendation(best, reason);
         }
         RatioPoint safest = points.stream().max(Comparator.comparingDouble(RatioPoint::refusalRate)
                 .thenComparingDouble(RatioPoint::taskScore)).orElseThrow();

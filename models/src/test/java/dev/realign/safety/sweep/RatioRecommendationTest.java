@@ -20,7 +20,10 @@ class RatioRecommendationTest {
     void picksTheBestTaskScoreAboveTheFloor() {
         RatioRecommendation r = RatioRecommendation.choose(LINEAR, 0.85);
         assertThat(r.point()).contains(LINEAR.get(1));
-        assertThat(r.reason()).contains("LINEAR at ratio 0.30", "task score (60.0%)", "at least 85.0%", "refuses 90.0%");
+        assertThat(r.reason()).contains("LINEAR at ratio 0.30", "task score (60.0%)", "at least 85.0%", "refuses 90.0%")
+                .doesNotContain("keeps any of the task");
+        assertThat(RatioRecommendation.choose(LINEAR, 0.93).reason()).contains("LINEAR at ratio 0.00",
+                "no point that safe keeps any of the task");
     }
 
     @Test

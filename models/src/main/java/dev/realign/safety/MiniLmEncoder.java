@@ -14,6 +14,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.translate.NoBatchifyTranslator;
 import ai.djl.translate.TranslateException;
 import ai.djl.translate.TranslatorContext;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -75,9 +77,14 @@ public final class MiniLmEncoder implements AutoCloseable {
             throw new UncheckedIOException("cannot read the tokenizer resource " + TOKENIZER_RESOURCE, e);
         }
         Model model = Model.newInstance(NAME, Device.cpu(), "OnnxRuntime");
-        try (InputStream in = resource(MODEL_RESOURCE)) {
-            model.load(in, Map.of());
-        } catch (IOException | MalformedModelException | RuntimeException e) {
+        try (InputStream in = resource(MODEL_RESOURCE);
+             OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            // ONNX Runtime's pool threads spin between ops by default; on a shared 2-core machine that burns the
+            // cores other work needs (and our own next op), so they sleep instead: measured under load, 232
+            // against 89 short responses/s (docs/benchmarks.md).
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
+            model.load(in, Map.of("sessionOptions", options));
+        } catch (IOException | MalformedModelException | OrtException | RuntimeException e) {
             model.close();
             tokenizer.close();
             throw new IllegalStateException("cannot load the ONNX model resource " + MODEL_RESOURCE + ": " + e.getMessage(), e);
@@ -98,9 +105,24 @@ public final class MiniLmEncoder implements AutoCloseable {
         return maxTokens;
     }
 
-    /** Token ids of {@code text} as the encoder sees it: [CLS] ... [SEP], at most {@link #maxTokens()}. */
-    long[] tokenIds(String text) {
-        return tokenizer.encode(text).getIds();
+    /** How many tokens of {@code text} the encoder reads: [CLS] ... [SEP], at most {@link #maxTokens()}. */
+    public int tokensRead(String text) {
+        return tokenizer.encode(text).getIds().length;
+    }
+
+    /**
+     * Multiply-add operations (2 per multiply-accumulate) of one forward pass over {@code tokens} tokens: the
+     * six layers' projections (q, k, v, o: 384 x 384; feed-forward 384 x 1536 and back) and attention
+     * (scores and weighted sum, tokens^2 x 384 each). Embedding look-ups, norms and softmax are left out:
+     * they are a few percent at these lengths.
+     */
+    public static double operations(int tokens) {
+        int layers = 6;
+        long hidden = DIMENSION;
+        long ffn = 1536;
+        double projections = 2.0 * tokens * (4 * hidden * hidden + 2 * hidden * ffn);
+        double attention = 2.0 * 2 * (double) tokens * tokens * hidden;
+        return layers * (projections + attention);
     }
 
     /** Unit-length embeddings of {@code texts}, in order; one row of {@link #DIMENSION} floats per text. */

@@ -17,10 +17,10 @@ import java.util.regex.Pattern;
  * (91-94% on the evaluation set); adding the opening clause separates them (96%). Measured in
  * README.md's "Refusal detectors".
  */
-final class RefusalFeatures {
+public final class RefusalFeatures {
     /** Names this feature layout in head files. */
-    static final String LAYOUT = "response+opening";
-    static final int DIMENSION = 2 * MiniLmEncoder.DIMENSION;
+    public static final String LAYOUT = "response+opening";
+    public static final int DIMENSION = 2 * MiniLmEncoder.DIMENSION;
 
     /** A clause ends at . ! ? ; or : followed by white space or the end of the text. */
     private static final Pattern CLAUSE_END = Pattern.compile("[.!?;:](?=\\s|$)");
@@ -28,7 +28,7 @@ final class RefusalFeatures {
     private RefusalFeatures() {}
 
     /** The text up to and including its first clause end, or the whole (stripped) text when it has none. */
-    static String opening(String response) {
+    public static String opening(String response) {
         String text = response.strip();
         Matcher matcher = CLAUSE_END.matcher(text);
         return matcher.find() ? text.substring(0, matcher.end()) : text;

@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -177,7 +178,7 @@ public final class MiniLmEncoder implements AutoCloseable {
                 System.arraycopy(ids[r], 0, flat, r * seq, seq);
             }
             long[] ones = new long[batch * seq];
-            java.util.Arrays.fill(ones, 1L);
+            Arrays.fill(ones, 1L);
             NDManager manager = ctx.getNDManager();
             Shape shape = new Shape(batch, seq);
             NDArray inputIds = manager.create(flat, shape);

@@ -122,6 +122,21 @@ class SemanticDetectorTest {
     }
 
     @Test
+    void theThresholdDecidesTheVerdictFromTheSameScore() {
+        try (SemanticDetector strict = SemanticDetector.load(RefusalHead.loadBundled(), 0.99)) {
+            List<RefusalVerdict> verdicts = strict.classifyAll(eval.texts());
+            int fewer = 0;
+            for (int i = 0; i < verdicts.size(); i++) {
+                assertThat(verdicts.get(i).score()).isEqualTo(batched.get(i).score());
+                assertThat(verdicts.get(i).refused()).isEqualTo(verdicts.get(i).score() >= 0.99);
+                fewer += batched.get(i).refused() && !verdicts.get(i).refused() ? 1 : 0;
+            }
+            assertThat(fewer).isPositive();
+            assertThat(strict.threshold()).isEqualTo(0.99);
+        }
+    }
+
+    @Test
     void thresholdsOutsideTheUnitIntervalAreRejected() {
         assertThatThrownBy(() -> SemanticDetector.loadBundled(1.0)).hasMessageContaining("threshold");
         assertThatThrownBy(() -> SemanticDetector.loadBundled(0)).hasMessageContaining("threshold");

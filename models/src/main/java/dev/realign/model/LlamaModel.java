@@ -57,35 +57,10 @@ public final class LlamaModel {
      * @return fp32 logits, (total tokens, vocab) or (chunks, vocab), attached to {@code scope}
      */
     public NDArray forward(Weights weights, List<SequenceChunk> chunks, NDManager scope, boolean allPositions) {
-        int total = chunks.stream().mapToInt(c -> c.tokens().length).sum();
-        int[] ids = new int[total];
-        int[] positions = new int[total];
-        int row = 0;
-        for (SequenceChunk chunk : chunks) {
-            for (int t = 0; t < chunk.tokens().length; t++) {
-                int id = chunk.tokens()[t];
-                if (id < 0 || id >= config.vocabSize()) {
-                    throw new IllegalArgumentException("token id " + id + " outside the vocabulary (0.."
-                            + (config.vocabSize() - 1) + ")");
-                }
-                ids[row] = id;
-                positions[row] = chunk.start() + t;
-                row++;
-            }
-        }
-        NDArray x = embed(weights.embed(), scope.create(ids)); // (total, hidden)
-        float[][] cosSin = rotary.cosSin(positions);
-        NDArray cos = scope.create(cosSin[0], new Shape(total, 1, config.headDim())); // (total, 1, headDim)
-        NDArray sin = scope.create(cosSin[1], new Shape(total, 1, config.headDim()));
-
+        NDArray x = embed(weights, chunks, scope); // (total, hidden)
+        NDArray[] cosSin = cosSin(chunks, scope);
         for (int layer = 0; layer < config.numLayers(); layer++) {
-            LayerWeights w = weights.layer(layer);
-            NDArray h = rmsNorm(x, w.inputNorm());
-            NDArray attention = attention(layer, w, h, cos, sin, chunks, scope);
-            x = x.add(linear(attention, w.o()));
-            NDArray h2 = rmsNorm(x, w.postNorm());
-            NDArray gate = Activation.swish(linear(h2, w.gate()), 1f);
-            x = x.add(linear(gate.mul(linear(h2, w.up())), w.down()));
+            x = layer(layer, weights.layer(layer), x, cosSin[0], cosSin[1], chunks, scope, null);
         }
         for (SequenceChunk chunk : chunks) {
             if (chunk.cache() != null) {
@@ -98,9 +73,90 @@ public final class LlamaModel {
         return linear(rmsNorm(x, weights.finalNorm()), weights.lmHead(), null); // (rows, vocab)
     }
 
+    /**
+     * The residual stream entering layer 0: the chunks' token embeddings, stacked.
+     *
+     * @return fp32 (total tokens, hidden), attached to {@code scope}
+     */
+    public NDArray embed(Weights weights, List<SequenceChunk> chunks, NDManager scope) {
+        int total = chunks.stream().mapToInt(c -> c.tokens().length).sum();
+        int[] ids = new int[total];
+        int row = 0;
+        for (SequenceChunk chunk : chunks) {
+            for (int id : chunk.tokens()) {
+                if (id < 0 || id >= config.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + id + " outside the vocabulary (0.."
+                            + (config.vocabSize() - 1) + ")");
+                }
+                ids[row++] = id;
+            }
+        }
+        return embedRows(weights.embed(), scope.create(ids));
+    }
+
+    /**
+     * Runs one decoder layer over the residual stream of whole, cache-free sequences (the chunks of
+     * {@link #embed}), telling {@code tap} each projection's input. Layer-by-layer weight edits use this to
+     * propagate calibration inputs through the layers already edited without rerunning the layers below.
+     *
+     * @param hidden (total tokens, hidden) entering {@code layer}
+     * @return (total tokens, hidden) leaving it, attached to {@code scope}
+     */
+    public NDArray runLayer(Weights weights, int layer, NDArray hidden, List<SequenceChunk> chunks, NDManager scope,
+                            ProjectionTap tap) {
+        for (SequenceChunk chunk : chunks) {
+            if (chunk.cache() != null) {
+                throw new IllegalArgumentException("runLayer takes whole sequences without a KV cache");
+            }
+        }
+        NDArray[] cosSin = cosSin(chunks, scope);
+        return layer(layer, weights.layer(layer), hidden, cosSin[0], cosSin[1], chunks, scope, tap);
+    }
+
+    /** RoPE's cos and sin at every row's position, each (total, 1, headDim). */
+    private NDArray[] cosSin(List<SequenceChunk> chunks, NDManager scope) {
+        int total = chunks.stream().mapToInt(c -> c.tokens().length).sum();
+        int[] positions = new int[total];
+        int row = 0;
+        for (SequenceChunk chunk : chunks) {
+            for (int t = 0; t < chunk.tokens().length; t++) {
+                positions[row++] = chunk.start() + t;
+            }
+        }
+        float[][] cosSin = rotary.cosSin(positions);
+        return new NDArray[] {
+                scope.create(cosSin[0], new Shape(total, 1, config.headDim())),
+                scope.create(cosSin[1], new Shape(total, 1, config.headDim()))};
+    }
+
+    /** One decoder layer: x + attention(norm(x)), then + mlp(norm(.)); {@code tap} may be null. */
+    private NDArray layer(int layer, LayerWeights w, NDArray x, NDArray cos, NDArray sin, List<SequenceChunk> chunks,
+                          NDManager scope, ProjectionTap tap) {
+        NDArray h = rmsNorm(x, w.inputNorm());
+        NDArray attention = attention(layer, w, h, cos, sin, chunks, scope, tap);
+        tap(tap, layer, ProjectionKind.O, attention);
+        x = x.add(linear(attention, w.o()));
+        NDArray h2 = rmsNorm(x, w.postNorm());
+        tap(tap, layer, ProjectionKind.GATE, h2);
+        tap(tap, layer, ProjectionKind.UP, h2);
+        NDArray gate = Activation.swish(linear(h2, w.gate()), 1f);
+        NDArray inner = gate.mul(linear(h2, w.up()));
+        tap(tap, layer, ProjectionKind.DOWN, inner);
+        return x.add(linear(inner, w.down()));
+    }
+
+    private static void tap(ProjectionTap tap, int layer, ProjectionKind kind, NDArray input) {
+        if (tap != null) {
+            tap.input(layer, kind, input);
+        }
+    }
+
     private NDArray attention(int layer, LayerWeights w, NDArray h, NDArray cos, NDArray sin,
-                              List<SequenceChunk> chunks, NDManager scope) {
+                              List<SequenceChunk> chunks, NDManager scope, ProjectionTap tap) {
         int total = Math.toIntExact(h.getShape().get(0));
+        tap(tap, layer, ProjectionKind.Q, h);
+        tap(tap, layer, ProjectionKind.K, h);
+        tap(tap, layer, ProjectionKind.V, h);
         int headDim = config.headDim();
         NDArray q = linear(h, w.q()).reshape(total, config.numHeads(), headDim);
         NDArray k = linear(h, w.k()).reshape(total, config.numKvHeads(), headDim);
@@ -323,7 +379,7 @@ public final class LlamaModel {
         return (bias == null ? Linear.linear(x, weight) : Linear.linear(x, weight, bias)).singletonOrThrow();
     }
 
-    private NDArray embed(NDArray table, NDArray ids) {
+    private NDArray embedRows(NDArray table, NDArray ids) {
         NDArray rows = Embedding.embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
         return rows.getDataType() == DataType.FLOAT32 ? rows : rows.toType(DataType.FLOAT32, false);
     }

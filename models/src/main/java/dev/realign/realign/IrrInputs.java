@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import dev.realign.merge.DeltaSource;
 import dev.realign.model.Weights;
 import dev.realign.train.TrainingSequence;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +23,7 @@ import java.util.SequencedMap;
 public record IrrInputs(Weights aligned, Map<String, NDArray> fineTunedDelta, Weights unaligned,
                         List<TrainingSequence> safety, List<int[]> calibration) {
     public IrrInputs {
-        fineTunedDelta = java.util.Collections.unmodifiableSequencedMap(new LinkedHashMap<>(fineTunedDelta));
+        fineTunedDelta = Collections.unmodifiableSequencedMap(new LinkedHashMap<>(fineTunedDelta));
         safety = List.copyOf(safety);
         calibration = List.copyOf(calibration);
     }

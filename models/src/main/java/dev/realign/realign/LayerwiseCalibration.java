@@ -54,8 +54,13 @@ final class LayerwiseCalibration implements AutoCloseable {
         this.tokens = count;
         this.streamScope = owner.newSubManager();
         this.stream = new ArrayList<>(batches.size());
-        for (List<SequenceChunk> batch : batches) {
-            stream.add(model.embed(weights, batch, streamScope));
+        try {
+            for (List<SequenceChunk> batch : batches) {
+                stream.add(model.embed(weights, batch, streamScope));
+            }
+        } catch (RuntimeException e) {
+            streamScope.close();
+            throw e;
         }
     }
 

@@ -28,30 +28,31 @@ final class RemovalSelector {
             throw new IllegalArgumentException("block sizes differ: delta " + n + ", safety " + safety.length
                     + ", fisher " + fisher.length);
         }
-        int[] candidates = new int[n];
-        double[] scores = new double[n];
+        // Sort keys: the score's float bits mapped to an order-preserving int in the high half, the row-major index
+        // in the low half. One primitive sort then ranks by score with ties in row-major order, as the authors'
+        // stable torch.sort does; + 0f turns -0.0 into 0.0 so that both compare equal, as in torch.
+        long[] keys = new long[n];
         int count = 0;
         for (int i = 0; i < n; i++) {
             boolean conflicting = Math.signum(delta[i]) != Math.signum(safety[i]);
             if (conflicting || removeMore) {
-                candidates[count] = i;
-                scores[i] = conflicting ? fisher[i] : -fisher[i];
-                count++;
+                float score = (conflicting ? fisher[i] : -fisher[i]) + 0f;
+                keys[count++] = ((long) sortable(score) << 32) | i;
             }
         }
-        Integer[] order = new Integer[count];
-        for (int i = 0; i < count; i++) {
-            order[i] = candidates[i];
-        }
-        // Arrays.sort on objects is stable: equal scores keep row-major order, as torch.sort(stable=True).
-        // (Comparing with < rather than Double.compare keeps -0.0 and 0.0 equal, as torch does.)
-        Arrays.sort(order, (a, b) -> scores[a] < scores[b] ? -1 : scores[a] > scores[b] ? 1 : 0);
+        Arrays.sort(keys, 0, count);
         boolean[] removed = new boolean[n];
         int kept = (int) (count * sparsity);
-        for (int i = kept; i < count; i++) {
-            removed[order[i]] = true;
+        for (int k = kept; k < count; k++) {
+            removed[(int) keys[k]] = true; // the low half: the index
         }
         return removed;
+    }
+
+    /** Float bits as an int that orders like the float (negative values: all but the sign bit flipped). */
+    private static int sortable(float value) {
+        int bits = Float.floatToIntBits(value);
+        return bits ^ ((bits >> 31) & 0x7fffffff);
     }
 
     /** Entries whose delta's sign differs from the safety vector's. */

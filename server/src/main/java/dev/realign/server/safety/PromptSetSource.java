@@ -17,9 +17,9 @@ import java.util.Map;
  * allowed roots. Errors name the request field ({@code harmful}, {@code task}, {@code benign}) and, for a
  * malformed file, its line.
  */
-final class PromptSetSource {
+public final class PromptSetSource {
     /** What a set is used for; labeled sets (XSTest) keep only the prompts of the matching label. */
-    enum Role {
+    public enum Role {
         HARMFUL(LabeledPrompt.SAFE), BENIGN(LabeledPrompt.UNSAFE), TASK(null);
 
         private final String excludedLabel;
@@ -30,16 +30,16 @@ final class PromptSetSource {
     }
 
     /** The prompts of a set and the file they came from (for errors that name a line). */
-    record Loaded(Path file, List<LabeledPrompt> prompts) {
+    public record Loaded(Path file, List<LabeledPrompt> prompts) {
     }
 
     private final Map<String, BuiltinPromptSet> builtins;
 
-    PromptSetSource(Map<String, BuiltinPromptSet> builtins) {
+    public PromptSetSource(Map<String, BuiltinPromptSet> builtins) {
         this.builtins = builtins;
     }
 
-    Loaded load(String field, PromptSet set, Tenant tenant, Role role) {
+    public Loaded load(String field, PromptSet set, Tenant tenant, Role role) {
         Path file;
         PromptSetFormat format = null;
         switch (set.getSourceCase()) {

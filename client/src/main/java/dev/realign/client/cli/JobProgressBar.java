@@ -60,7 +60,10 @@ final class JobProgressBar implements JobListener, AutoCloseable {
             s.append(String.format(Locale.ROOT, " layer %d/%d", p.getLayer() + 1, p.getLayers()));
         }
         if (!p.getTensor().isEmpty()) {
-            s.append(' ').append(p.getTensor());
+            // The layer is shown already; the tensor's own name is what fits beside the bar.
+            String prefix = "model.layers." + p.getLayer() + ".";
+            s.append(' ').append(p.getTensor().startsWith(prefix) ? p.getTensor().substring(prefix.length())
+                    : p.getTensor());
         }
         if (!p.getDetail().isEmpty()) {
             s.append(" (").append(p.getDetail()).append(')');

@@ -17,8 +17,9 @@ import io.grpc.stub.ServerCallStreamObserver;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -40,6 +41,7 @@ public final class JobRunner implements AutoCloseable {
     private final JobOptions options;
     private final JobOutputArea area;
     private final ThreadPoolExecutor executor;
+    private final Semaphore admitted; // running + queued jobs
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
 
     /** @param area where results are written; the caller closes it after the models (their versions use it) */
@@ -48,12 +50,12 @@ public final class JobRunner implements AutoCloseable {
         this.sets = new PromptSetSource(safety.builtinSets());
         this.options = options;
         this.area = area;
+        this.admitted = new Semaphore(options.threads() + options.queue());
         AtomicInteger threads = new AtomicInteger();
+        // Unbounded queue: admission is the semaphore's, so that a refused job is refused before any event.
         this.executor = new ThreadPoolExecutor(options.threads(), options.threads(), 0, TimeUnit.SECONDS,
-                options.queue() == 0 ? new java.util.concurrent.SynchronousQueue<>()
-                        : new ArrayBlockingQueue<>(options.queue()),
-                r -> Thread.ofPlatform().name("realign-job-" + threads.incrementAndGet()).daemon().unstarted(r),
-                new ThreadPoolExecutor.AbortPolicy());
+                new LinkedBlockingQueue<>(),
+                r -> Thread.ofPlatform().name("realign-job-" + threads.incrementAndGet()).daemon().unstarted(r));
     }
 
     /**
@@ -63,6 +65,12 @@ public final class JobRunner implements AutoCloseable {
      */
     public void start(RunJobRequest request, Tenant tenant, ServerCallStreamObserver<JobEvent> call) {
         IrrJobPlan plan = IrrJobPlan.of(request, models, tenant, sets);
+        if (!admitted.tryAcquire()) {
+            plan.close();
+            throw Status.RESOURCE_EXHAUSTED.withDescription("jobs: " + options.threads() + " running and "
+                    + options.queue() + " queued, the server's limit (serve --job-threads); retry when one finishes")
+                    .asRuntimeException();
+        }
         String id = "job-" + UUID.randomUUID().toString().substring(0, 8);
         Job job = new Job(id, tenant.name(), "irr", plan.entry().model().id(), plan.outputAdapter());
         call.setOnCancelHandler(job::cancel);
@@ -76,12 +84,11 @@ public final class JobRunner implements AutoCloseable {
         call.onNext(JobEvent.newBuilder().setProgress(queued).build());
         try {
             executor.execute(() -> run(job, plan, call));
-        } catch (RejectedExecutionException e) {
+        } catch (RejectedExecutionException shuttingDown) {
             jobs.remove(id);
+            admitted.release();
             plan.close();
-            throw Status.RESOURCE_EXHAUSTED.withDescription("jobs: " + options.threads() + " running and "
-                    + options.queue() + " queued, the server's limit (serve --job-threads); retry when one finishes")
-                    .asRuntimeException();
+            throw Status.UNAVAILABLE.withDescription("the server is shutting down").asRuntimeException();
         }
         log.info("{}: tenant '{}' queued IRR of '{}' on model '{}' into '{}'", id, tenant.name(),
                 request.getIrr().getFineTuned(), plan.entry().model().id(), plan.outputAdapter());
@@ -122,6 +129,7 @@ public final class JobRunner implements AutoCloseable {
             call.onError(Status.INTERNAL.withDescription("job " + job.id() + " failed: " + e).asRuntimeException());
         } finally {
             jobs.remove(job.id());
+            admitted.release();
             log.info("{}: {} after {} s", job.id(), outcome, String.format("%.1f", (System.nanoTime() - start) / 1e9));
         }
     }

@@ -53,7 +53,14 @@ public final class PromptSetSource {
                 file = builtin.file();
                 format = builtin.format();
             }
-            case PATH -> file = tenant.roots().resolveFile(set.getPath());
+            case PATH -> {
+                try {
+                    file = tenant.roots().resolveFile(set.getPath());
+                } catch (StatusRuntimeException e) { // NOT_FOUND, PERMISSION_DENIED: say which set's path
+                    throw e.getStatus().withDescription(field + ".path: " + e.getStatus().getDescription())
+                            .asRuntimeException();
+                }
+            }
             case SOURCE_NOT_SET -> throw invalid(field + ": name a builtin set or a path");
             default -> throw invalid(field + ": unknown source");
         }

@@ -67,7 +67,7 @@ final class IrrJobExecution {
                 progress.accept(stage("writing", layers, 0, ""));
                 Map<String, String> metadata = metadata();
                 folder = area.newFolder(jobId);
-                Path model1 = result.writeModel(aligned, model.directory(), folder.resolve("model"), metadata);
+                Path served = result.writeModel(aligned, model.directory(), folder.resolve("model"), metadata);
                 if (plan.outputPath() != null) {
                     wroteOutput = true; // from here a failure must remove the output folder too
                     result.writeModel(aligned, model.directory(), plan.outputPath(), metadata);
@@ -76,7 +76,7 @@ final class IrrJobExecution {
                 cancellation.check(); // the last point a cancel is honoured: registration is not undone
                 progress.accept(stage("registering", layers, 0, ""));
                 Path owned = folder;
-                AdapterVersion version = plan.entry().adapters().load(plan.outputName(), model1,
+                AdapterVersion version = plan.entry().adapters().load(plan.outputName(), served,
                         () -> area.delete(owned));
                 return new Outcome(version, wroteOutput, stats);
             }

@@ -42,10 +42,6 @@ final class Job {
         return cancelled.compareAndSet(false, true);
     }
 
-    boolean cancelRequested() {
-        return cancelled.get();
-    }
-
     Cancellation cancellation() {
         return cancelled::get;
     }

@@ -29,10 +29,6 @@ public record JobOptions(int threads, int queue, Path directory) {
         return new JobOptions(value, queue, directory);
     }
 
-    public JobOptions withQueue(int value) {
-        return new JobOptions(threads, value, directory);
-    }
-
     public JobOptions withDirectory(Path value) {
         return new JobOptions(threads, queue, value);
     }

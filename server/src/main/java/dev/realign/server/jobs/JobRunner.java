@@ -14,6 +14,7 @@ import dev.realign.server.tenancy.Tenant;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -137,7 +138,7 @@ public final class JobRunner implements AutoCloseable {
     /** The tenant's queued and running jobs. */
     public List<JobInfo> list(Tenant tenant) {
         return jobs.values().stream().filter(j -> j.tenant().equals(tenant.name())).map(Job::info)
-                .sorted(java.util.Comparator.comparing(JobInfo::getJobId)).toList();
+                .sorted(Comparator.comparing(JobInfo::getJobId)).toList();
     }
 
     /** Raises the job's cancellation flag; NOT_FOUND for an unknown id or another tenant's job. */
@@ -153,14 +154,18 @@ public final class JobRunner implements AutoCloseable {
         return CancelJobResponse.newBuilder().setCancelled(job.cancel()).build();
     }
 
-    /** Cancels every job and waits briefly for them to clean up (the output area is the caller's to close). */
+    /**
+     * Cancels every job and waits for them to stop. They stop at their next checkpoint (a tensor boundary, which
+     * can be minutes away on a large model), and the wait is not cut short: the models are freed after this, and
+     * a job still computing would read freed native memory. The output area is the caller's to close.
+     */
     @Override
     public void close() {
         jobs.values().forEach(Job::cancel);
         executor.shutdown();
         try {
-            if (!executor.awaitTermination(30, TimeUnit.SECONDS)) {
-                log.warn("jobs still running 30 s after cancellation");
+            while (!executor.awaitTermination(30, TimeUnit.SECONDS)) {
+                log.warn("waiting for {} cancelled job(s) to reach their next checkpoint", jobs.size());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

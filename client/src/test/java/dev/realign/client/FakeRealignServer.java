@@ -7,7 +7,15 @@ import dev.realign.api.v1.ClassifyResponse;
 import dev.realign.api.v1.GenerateRequest;
 import dev.realign.api.v1.GenerateResponse;
 import dev.realign.api.v1.GetAdapterRequest;
+import dev.realign.api.v1.CancelJobRequest;
+import dev.realign.api.v1.CancelJobResponse;
 import dev.realign.api.v1.InferenceGrpc;
+import dev.realign.api.v1.JobEvent;
+import dev.realign.api.v1.JobInfo;
+import dev.realign.api.v1.JobsGrpc;
+import dev.realign.api.v1.ListJobsRequest;
+import dev.realign.api.v1.ListJobsResponse;
+import dev.realign.api.v1.RunJobRequest;
 import dev.realign.api.v1.SafetyGrpc;
 import dev.realign.api.v1.SafetyVerdict;
 import dev.realign.api.v1.SweepEvent;
@@ -67,6 +75,16 @@ public final class FakeRealignServer implements AutoCloseable {
     public final CountDownLatch sweepStarted = new CountDownLatch(1);
     public final CountDownLatch sweepCancelled = new CountDownLatch(1);
 
+    /** Jobs: the Run requests received, the Cancel ids, when a job has sent its script, whether one was cancelled. */
+    public final List<RunJobRequest> jobRequests = new CopyOnWriteArrayList<>();
+    public final List<String> cancelledJobIds = new CopyOnWriteArrayList<>();
+    public final CountDownLatch jobStarted = new CountDownLatch(1);
+    public final CountDownLatch jobCancelled = new CountDownLatch(1);
+    private volatile List<JobEvent> jobScript = List.of();
+    private volatile Status jobFailure;
+    private volatile boolean holdJobOpen;
+    private volatile List<JobInfo> jobList = List.of();
+
     private volatile List<GenerateResponse> script = List.of();
     private volatile List<SweepEvent> sweepScript = List.of();
     private volatile Status sweepFailure;
@@ -90,6 +108,7 @@ public final class FakeRealignServer implements AutoCloseable {
                     .addService(ServerInterceptors.intercept(new Inference(), captureHeaders))
                     .addService(ServerInterceptors.intercept(new Adapters(this), captureHeaders))
                     .addService(new Safety(this))
+                    .addService(new Jobs(this))
                     .addService(health.getHealthService())
                     .build()
                     .start();
@@ -134,6 +153,30 @@ public final class FakeRealignServer implements AutoCloseable {
     /** Leaves each generation open after the scripted chunks, until the client cancels. */
     public FakeRealignServer holdOpen() {
         holdOpen = true;
+        return this;
+    }
+
+    /** The events every job streams, in order. */
+    public FakeRealignServer respondJob(JobEvent... events) {
+        jobScript = List.of(events);
+        return this;
+    }
+
+    /** Ends each job with this status after the scripted events. */
+    public FakeRealignServer failJobWith(Status status) {
+        jobFailure = status;
+        return this;
+    }
+
+    /** Leaves each job open after the scripted events, until the client cancels. */
+    public FakeRealignServer holdJobOpen() {
+        holdJobOpen = true;
+        return this;
+    }
+
+    /** What Jobs.List answers. */
+    public FakeRealignServer listJobs(JobInfo... jobs) {
+        jobList = List.of(jobs);
         return this;
     }
 
@@ -296,6 +339,45 @@ public final class FakeRealignServer implements AutoCloseable {
                         .setDetector(request.getDetector()));
             }
             observer.onNext(response.build());
+            observer.onCompleted();
+        }
+    }
+
+    private static final class Jobs extends JobsGrpc.JobsImplBase {
+        private final FakeRealignServer fake;
+
+        Jobs(FakeRealignServer fake) {
+            this.fake = fake;
+        }
+
+        @Override
+        public void run(RunJobRequest request, StreamObserver<JobEvent> observer) {
+            fake.jobRequests.add(request);
+            ((ServerCallStreamObserver<JobEvent>) observer).setOnCancelHandler(fake.jobCancelled::countDown);
+            fake.jobScript.forEach(observer::onNext);
+            fake.jobStarted.countDown();
+            if (fake.jobFailure != null) {
+                observer.onError(fake.jobFailure.asRuntimeException());
+            } else if (!fake.holdJobOpen) {
+                observer.onCompleted();
+            }
+        }
+
+        @Override
+        public void cancel(CancelJobRequest request, StreamObserver<CancelJobResponse> observer) {
+            fake.cancelledJobIds.add(request.getJobId());
+            if (!request.getJobId().startsWith("job-")) {
+                observer.onError(Status.NOT_FOUND.withDescription("job_id: no queued or running job '"
+                        + request.getJobId() + "'").asRuntimeException());
+                return;
+            }
+            observer.onNext(CancelJobResponse.newBuilder().setCancelled(true).build());
+            observer.onCompleted();
+        }
+
+        @Override
+        public void list(ListJobsRequest request, StreamObserver<ListJobsResponse> observer) {
+            observer.onNext(ListJobsResponse.newBuilder().addAllJobs(fake.jobList).build());
             observer.onCompleted();
         }
     }

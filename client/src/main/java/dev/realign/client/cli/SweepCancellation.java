@@ -1,24 +1,28 @@
 package dev.realign.client.cli;
 
+import dev.realign.api.v1.JobResult;
+import dev.realign.client.JobHandle;
 import dev.realign.client.SweepHandle;
 import dev.realign.client.sweep.SweepResults;
 import io.grpc.StatusRuntimeException;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
- * Connects Ctrl-C to the sweep running at that moment: {@link #interrupt} (from the {@link InterruptHook})
+ * Connects Ctrl-C to the sweep (or realignment job) running at that moment: {@link #interrupt} (from the {@link InterruptHook})
  * cancels it, so the server stops generating at once, and {@link #await} then reports an interruption
  * rather than the CANCELLED status that the cancellation produced.
  */
 final class SweepCancellation {
 
     private volatile boolean interrupted;
-    private SweepHandle running;
+    private Consumer<String> running;
 
     /** Called on Ctrl-C, from the shutdown hook's thread. */
     synchronized void interrupt() {
         interrupted = true;
         if (running != null) {
-            running.cancel("interrupted by the user (Ctrl-C)");
+            running.accept("interrupted by the user (Ctrl-C)");
         }
     }
 
@@ -29,17 +33,26 @@ final class SweepCancellation {
      * @throws StatusRuntimeException as the server or the deadline ended it otherwise
      */
     SweepResults await(SweepHandle sweep) {
+        return await(sweep::cancel, sweep::await, "the sweep");
+    }
+
+    /** The same for a realignment job: Ctrl-C cancels it on the server, which registers nothing. */
+    JobResult await(JobHandle job) {
+        return await(job::cancel, job::await, "the job");
+    }
+
+    private <T> T await(Consumer<String> cancel, Supplier<T> result, String what) {
         synchronized (this) {
-            running = sweep;
+            running = cancel;
             if (interrupted) {
-                sweep.cancel("interrupted by the user (Ctrl-C)");
+                cancel.accept("interrupted by the user (Ctrl-C)");
             }
         }
         try {
-            return sweep.await();
+            return result.get();
         } catch (StatusRuntimeException e) {
             if (interrupted) {
-                throw new CommandInterrupted("interrupted: the sweep was cancelled on the server");
+                throw new CommandInterrupted("interrupted: " + what + " was cancelled on the server");
             }
             throw e;
         } finally {

@@ -7,6 +7,7 @@ import dev.realign.safety.prompts.PromptSets;
 import dev.realign.server.RealignServer;
 import dev.realign.server.adapters.AdapterRoots;
 import dev.realign.server.adapters.UploadOptions;
+import dev.realign.server.jobs.JobOptions;
 import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.models.ServingLimits;
@@ -86,6 +87,16 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Where uploads are spooled and uploaded adapters kept while loaded "
                     + "(default: a new folder in the system's temp folder, removed at exit)")
     Path uploadDir;
+
+    @Option(names = "--job-threads", defaultValue = "" + JobOptions.DEFAULT_THREADS,
+            description = "Realignment jobs (Jobs.Run) that run at once, beside serving; " + JobOptions.DEFAULT_QUEUE
+                    + " more may wait, beyond that Run is RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE})")
+    int jobThreads;
+
+    @Option(names = "--job-dir", paramLabel = "DIR",
+            description = "Where realignment results are kept while their adapter is loaded "
+                    + "(default: a new folder in the system's temp folder, removed at exit)")
+    Path jobDir;
 
     @Option(names = "--prompt-set", paramLabel = "NAME=FILE",
             description = "A prompt set sweeps may name as builtin (AdvBench, HarmBench or XSTest CSV, or JSONL); "
@@ -167,6 +178,7 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         engine.configureThreads(); // first: the engine starts with the first tensor anything makes
         UploadOptions uploads = uploadOptions(); // option errors before the model takes its time to load
+        JobOptions jobs = JobOptions.DEFAULTS.withThreads(jobThreads).withDirectory(jobDir);
         SafetyOptions safety = SafetyOptions.of(detectors.load(), builtinPromptSets());
         Tenants tenants = tenants();
         Path dir = model != null ? model : DefaultModel.locate();
@@ -191,7 +203,7 @@ public final class ServeCommand implements Callable<Integer> {
         tenants.watch(Duration.ofSeconds(Math.max(1, configPollSeconds)));
         RealignServer server = new RealignServer(
                 NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models, tenants,
-                new MonitoringOptions(host, metricsPort, logPrompts), uploads, safety).start();
+                new MonitoringOptions(host, metricsPort, logPrompts), uploads, safety, jobs).start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             log.info("shutting down: finishing running streams (grace {} s)", graceSeconds);
             server.shutdown(Duration.ofSeconds(graceSeconds));

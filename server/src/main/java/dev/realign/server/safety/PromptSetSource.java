@@ -17,9 +17,9 @@ import java.util.Map;
  * allowed roots. Errors name the request field ({@code harmful}, {@code task}, {@code benign}) and, for a
  * malformed file, its line.
  */
-final class PromptSetSource {
+public final class PromptSetSource {
     /** What a set is used for; labeled sets (XSTest) keep only the prompts of the matching label. */
-    enum Role {
+    public enum Role {
         HARMFUL(LabeledPrompt.SAFE), BENIGN(LabeledPrompt.UNSAFE), TASK(null);
 
         private final String excludedLabel;
@@ -30,16 +30,16 @@ final class PromptSetSource {
     }
 
     /** The prompts of a set and the file they came from (for errors that name a line). */
-    record Loaded(Path file, List<LabeledPrompt> prompts) {
+    public record Loaded(Path file, List<LabeledPrompt> prompts) {
     }
 
     private final Map<String, BuiltinPromptSet> builtins;
 
-    PromptSetSource(Map<String, BuiltinPromptSet> builtins) {
+    public PromptSetSource(Map<String, BuiltinPromptSet> builtins) {
         this.builtins = builtins;
     }
 
-    Loaded load(String field, PromptSet set, Tenant tenant, Role role) {
+    public Loaded load(String field, PromptSet set, Tenant tenant, Role role) {
         Path file;
         PromptSetFormat format = null;
         switch (set.getSourceCase()) {
@@ -53,7 +53,14 @@ final class PromptSetSource {
                 file = builtin.file();
                 format = builtin.format();
             }
-            case PATH -> file = tenant.roots().resolveFile(set.getPath());
+            case PATH -> {
+                try {
+                    file = tenant.roots().resolveFile(set.getPath());
+                } catch (StatusRuntimeException e) { // NOT_FOUND, PERMISSION_DENIED: say which set's path
+                    throw e.getStatus().withDescription(field + ".path: " + e.getStatus().getDescription())
+                            .asRuntimeException();
+                }
+            }
             case SOURCE_NOT_SET -> throw invalid(field + ": name a builtin set or a path");
             default -> throw invalid(field + ": unknown source");
         }

@@ -1,7 +1,5 @@
 package dev.realign.server.safety;
 
-import dev.realign.api.v1.ChatMessage;
-import dev.realign.api.v1.ChatMessages;
 import dev.realign.api.v1.GenerateRequest;
 import dev.realign.api.v1.MergeMethod;
 import dev.realign.api.v1.MergeProfile;
@@ -150,13 +148,7 @@ record SweepPlan(ModelRegistry.Entry entry, Tenant tenant, List<Point> points, L
         boolean chat = entry.model().chatTemplate().isPresent();
         List<Prompt> prompts = new ArrayList<>(set.prompts().size());
         for (LabeledPrompt p : set.prompts()) {
-            GenerateRequest.Builder request = GenerateRequest.newBuilder().setSampling(effective);
-            if (chat) {
-                request.setMessages(ChatMessages.newBuilder()
-                        .addMessages(ChatMessage.newBuilder().setRole("user").setContent(p.prompt())));
-            } else {
-                request.setPrompt(p.prompt());
-            }
+            GenerateRequest.Builder request = ChatPrompts.userTurn(p.prompt(), chat).setSampling(effective);
             try {
                 GenerateRequestMapper.Mapped mapped = GenerateRequestMapper.map(request.build(), entry.model());
                 prompts.add(new Prompt(p, mapped.withMaxTokens(tenant.checkMaxTokens(

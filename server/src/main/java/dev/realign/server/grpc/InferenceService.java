@@ -196,9 +196,10 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             }
             message.setSafety(SafetyVerdict.newBuilder().setRefused(verdict.refused())
                     .setDetector(verdict.detector()).setScore(verdict.score()));
+            // Counted before the client sees the end, so a GetMetrics sent after it includes this response.
+            trace.completed(completion, verdict);
             call.onNext(message.build());
             call.onCompleted();
-            trace.completed(completion, verdict);
         }
 
         @Override

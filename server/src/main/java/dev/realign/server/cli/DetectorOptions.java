@@ -64,8 +64,9 @@ final class DetectorOptions {
             return new RefusalDetectors(defaultDetector, detectors);
         } catch (RuntimeException e) {
             detectors.forEach(RefusalDetector::close);
-            throw e instanceof IllegalArgumentException i && i.getMessage().startsWith("--") ? i
-                    : new IllegalArgumentException("--detector: " + e.getMessage(), e);
+            boolean named = e instanceof IllegalArgumentException && e.getMessage() != null
+                    && e.getMessage().startsWith("--");
+            throw named ? (IllegalArgumentException) e : new IllegalArgumentException("--detector: " + e.getMessage(), e);
         }
     }
 

@@ -77,6 +77,18 @@ class SafetySweepTest {
             return new RefusalVerdict(refused, name(), refused ? 1 : 0);
         }
     };
+    /** A detector whose model fails: a sweep using it must end with INTERNAL, not hang. */
+    static final RefusalDetector BROKEN = new RefusalDetector() {
+        @Override
+        public String name() {
+            return "broken";
+        }
+
+        @Override
+        public RefusalVerdict classify(String response) {
+            throw new IllegalStateException("detector session lost");
+        }
+    };
     static final int MAX_TOKENS = 6;
 
     @TempDir
@@ -110,7 +122,7 @@ class SafetySweepTest {
         String name = InProcessServerBuilder.generateName();
         server = new RealignServer(InProcessServerBuilder.forName(name), models,
                 Tenants.development(new AdapterRoots(List.of(roots))), MonitoringOptions.LOG_ONLY,
-                UploadOptions.DEFAULTS, SafetyOptions.of(new RefusalDetectors(PARITY.name(), List.of(PARITY)),
+                UploadOptions.DEFAULTS, SafetyOptions.of(new RefusalDetectors(PARITY.name(), List.of(PARITY, BROKEN)),
                         List.of(new BuiltinPromptSet("mini-harmful", builtin, null)))).start();
         channel = InProcessChannelBuilder.forName(name).build();
         // The task set's references are the base model's own greedy answers: ratio 0 scores 1 exactly.
@@ -264,7 +276,7 @@ class SafetySweepTest {
         assertStatus(request().setTask(path("harmful.jsonl")), Status.Code.INVALID_ARGUMENT,
                 "harmful.jsonl line 1: a task prompt needs a non-empty 'reference'");
         assertStatus(request().setDetector("semantic"), Status.Code.INVALID_ARGUMENT,
-                "detector: unknown refusal detector 'semantic'; configured: [parity]");
+                "detector: unknown refusal detector 'semantic'; configured: [parity, broken]");
         assertStatus(request().setTaskScoring("fuzzy"), Status.Code.INVALID_ARGUMENT, "task_scoring: unknown task scoring");
         assertStatus(request().setRefusalFloor(1.5), Status.Code.INVALID_ARGUMENT, "refusal_floor must be in [0, 1]");
         assertStatus(request().addMethods(MergeMethod.LINEAR), Status.Code.INVALID_ARGUMENT,
@@ -273,6 +285,11 @@ class SafetySweepTest {
                 Status.Code.INVALID_ARGUMENT, "methods[0] SLERP at ratios[2] = 1.5");
         assertStatus(request().setHarmful(PromptSet.newBuilder().setPath("xstest.csv").setFormat("advbench")),
                 Status.Code.INVALID_ARGUMENT, "has no 'goal' column");
+    }
+
+    @Test
+    void aFailingDetectorEndsTheSweepWithInternal() {
+        assertStatus(request().setDetector("broken"), Status.Code.INTERNAL, "detector session lost");
     }
 
     private static void assertStatus(SweepRequest.Builder request, Status.Code code, String message) {

@@ -121,6 +121,9 @@ public final class SafetyService extends SafetyGrpc.SafetyImplBase {
             sweeps.start(request, TenantContext.current(), (ServerCallStreamObserver<SweepEvent>) responses);
         } catch (StatusRuntimeException e) {
             responses.onError(e);
+        } catch (RuntimeException e) {
+            log.error("Sweep could not start", e);
+            responses.onError(Status.INTERNAL.withDescription("sweep could not start: " + e).asRuntimeException());
         }
     }
 }

@@ -26,6 +26,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs one validated sweep on the calling thread (a virtual thread of its own): for each point, every prompt
@@ -35,6 +37,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * last. A cancelled call cancels the sequences in flight, which the scheduler ends within one decode step.
  */
 final class SweepRun {
+    private static final Logger log = LoggerFactory.getLogger(SweepRun.class);
     static final long PROGRESS_INTERVAL_MS = 250;
     /** Pause before retrying a prompt the tenant's quota or the full queue turned away. */
     private static final long RETRY_MS = 20;
@@ -65,16 +68,17 @@ final class SweepRun {
     /** Streams the whole sweep and completes the call, or fails it with the status that stopped it. */
     void run() {
         total = plan.points().size() * plan.promptsPerPoint();
+        List<SweepPoint> results = new ArrayList<>();
         List<RatioPoint> measured = new ArrayList<>();
         try {
-            for (int i = 0; i < plan.points().size(); i++) {
-                SweepPlan.Point point = plan.points().get(i);
+            for (SweepPlan.Point point : plan.points()) {
                 progress(point.label(), true);
-                SweepPoint result = measure(point, i);
+                SweepPoint result = measure(point);
                 if (stopped()) {
                     break;
                 }
                 send(SweepEvent.newBuilder().setPoint(result).build());
+                results.add(result);
                 measured.add(new RatioPoint(point.method().name(), point.ratio(), result.getRefusalRate(),
                         plan.benign().isEmpty() ? Double.NaN : result.getOverRefusalRate(), result.getTaskScore()));
             }
@@ -83,7 +87,7 @@ final class SweepRun {
                 return;
             }
             progress("done", true);
-            send(SweepEvent.newBuilder().setRecommendation(recommendation(measured)).build());
+            send(SweepEvent.newBuilder().setRecommendation(recommendation(results, measured)).build());
             call.onCompleted();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -92,24 +96,24 @@ final class SweepRun {
         } catch (StatusRuntimeException e) {
             cancelled.set(true);
             failQuietly(e.getStatus());
+        } catch (RuntimeException e) {
+            // A bug (or a detector that throws): the call must still end, and its sequences must stop.
+            cancelled.set(true);
+            log.error("{} failed", sweepId, e);
+            failQuietly(Status.INTERNAL.withDescription("sweep " + sweepId + " failed: " + e));
         }
     }
 
-    private SweepRecommendation recommendation(List<RatioPoint> measured) {
+    /** @param results the points as sent, in the same order as {@code measured} */
+    private SweepRecommendation recommendation(List<SweepPoint> results, List<RatioPoint> measured) {
         RatioRecommendation choice = RatioRecommendation.choose(measured, plan.refusalFloor());
         SweepRecommendation.Builder r = SweepRecommendation.newBuilder().setFound(choice.point().isPresent())
                 .setReason(choice.reason());
-        choice.point().ifPresent(p -> {
-            int index = measured.indexOf(p);
-            SweepPlan.Point point = plan.points().get(index);
-            r.setPoint(SweepPoint.newBuilder().setMethod(point.method()).setRatio(p.ratio())
-                    .setRefusalRate(p.refusalRate()).setOverRefusalRate(Double.isNaN(p.overRefusalRate()) ? 0
-                            : p.overRefusalRate()).setTaskScore(p.taskScore()).setProfileKey(point.key().canonical()));
-        });
+        choice.point().ifPresent(p -> r.setPoint(results.get(measured.indexOf(p))));
         return r.build();
     }
 
-    private SweepPoint measure(SweepPlan.Point point, int index) throws InterruptedException {
+    private SweepPoint measure(SweepPlan.Point point) throws InterruptedException {
         List<SweepPlan.Prompt> prompts = new ArrayList<>(plan.promptsPerPoint());
         prompts.addAll(plan.harmful());
         prompts.addAll(plan.task());

@@ -1,0 +1,270 @@
+package dev.realign.realign;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.realign.model.ProjectionKind;
+import dev.realign.model.Weights;
+import dev.realign.model.synthetic.SyntheticModels;
+import dev.realign.train.CausalLmLoss;
+import dev.realign.train.TrainingSequence;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CancellationException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SOMF on a tiny random model: the aligned model of {@link IrrFixture} is phi_safe, its folded random LoRA the task
+ * vector, random token sequences the preference pairs. Expected values are computed in double-precision Java.
+ */
+class SomfTest {
+    private static final String Q0 = ProjectionKind.Q.weightName(0);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void allOnesMaskReproducesTheFineTunedModelExactly() {
+        try (IrrFixture f = new IrrFixture(dir, 31); NDManager scope = f.manager.newSubManager()) {
+            Weights fused = SomfFusion.fuse(f.aligned.weights(), List.of(f.delta), ones(f.delta, scope), 1.0, scope);
+            for (var e : f.delta.entrySet()) {
+                float[] safe = f.aligned.weights().tensor(e.getKey()).toFloatArray();
+                float[] tau = e.getValue().toFloatArray();
+                float[] actual = fused.tensor(e.getKey()).toFloatArray();
+                for (int i = 0; i < safe.length; i++) {
+                    // W_ft = W_safe + tau, the sum of two floats rounded once (as a full-delta adapter applies it)
+                    float expected = (float) ((double) safe[i] + tau[i]);
+                    assertThat(actual[i]).as("%s[%d]", e.getKey(), i).isEqualTo(expected);
+                }
+            }
+            assertThat(fused.tensor(ProjectionKind.Q.weightName(0)))
+                    .isNotSameAs(f.aligned.weights().tensor(ProjectionKind.Q.weightName(0)));
+        }
+    }
+
+    @Test
+    void severalAdaptersAreSummedWithTheMergeScaleAndEachTensorRescaledByItsOwnMaskMean() {
+        try (IrrFixture f = new IrrFixture(dir, 32); NDManager scope = f.manager.newSubManager()) {
+            String down = ProjectionKind.DOWN.weightName(1);
+            NDArray tau1q = f.delta.get(Q0);
+            NDArray tau2q = tau1q.mul(-0.5).add(0.01);
+            NDArray tau1d = f.delta.get(down);
+            Map<String, NDArray> first = Map.of(Q0, tau1q, down, tau1d);
+            Map<String, NDArray> second = Map.of(Q0, tau2q);      // lacks `down`: counts as zero
+            SplittableRandom random = new SplittableRandom(5);
+            Map<String, NDArray> masks = new LinkedHashMap<>();
+            masks.put(Q0, randomBinary(tau1q.getShape(), 0.3, random, scope));
+            masks.put(down, randomBinary(tau1d.getShape(), 0.8, random, scope));
+            Map<String, NDArray> delta = SomfFusion.delta(List.of(first, second), masks, 0.7, scope);
+            assertClose(delta.get(Q0), expectedDelta(List.of(tau1q, tau2q), masks.get(Q0), 0.7));
+            assertClose(delta.get(down), expectedDelta(List.of(tau1d), masks.get(down), 0.7));
+
+            Map<String, NDArray> allZero = Map.of(Q0, scope.zeros(tau1q.getShape()));
+            assertThat(SomfFusion.delta(List.of(first), allZero, 1.0, scope).get(Q0).abs().max().getFloat())
+                    .isZero();
+        }
+    }
+
+    @Test
+    void dpoLossMatchesADoublePrecisionComputation() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            float[] pc = {-12.5f, -3.0f, -40.0f, -7.25f, -1000f};
+            float[] pr = {-10.0f, -9.5f, -2.0f, -7.25f, -1.0f};
+            float[] rc = {-11.0f, -4.0f, -41.0f, -7.0f, -1.0f};
+            float[] rr = {-10.5f, -9.0f, -3.0f, -7.5f, -1000f};
+            double beta = 0.1;
+            double expected = 0;
+            for (int i = 0; i < pc.length; i++) {
+                double z = beta * (((double) pc[i] - rc[i]) - ((double) pr[i] - rr[i]));
+                expected += -Math.log(1 / (1 + Math.exp(-z))) / pc.length;
+            }
+            double actual = DpoLoss.loss(m.create(pc), m.create(pr), m.create(rc), m.create(rr), beta).getFloat();
+            assertThat(actual).isCloseTo(expected, within(1e-5 * expected));
+            // the last pair's margin is -199.8: a naive log(sigmoid) would underflow to -inf
+            assertThat(actual).isGreaterThan(199.8 / pc.length);
+        }
+    }
+
+    @Test
+    void concreteSamplesFollowTheRelaxedBernoulli() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            int n = 40_000;
+            Map<String, Shape> shapes = Map.of("x", new Shape(n));
+            for (double logit : new double[] {0, 1, -2, 8}) {
+                Map<String, NDArray> logits = Map.of("x", m.full(new Shape(n), (float) logit));
+                Map<String, NDArray> noise = ConcreteMask.noise(shapes, new SplittableRandom(7), m);
+                float[] relaxed = ConcreteMask.relaxed(logits, noise, 0.5).get("x").toFloatArray();
+                float[] binary = ConcreteMask.binary(logits, noise, 0.5).get("x").toFloatArray();
+                double mean = 0;
+                double ones = 0;
+                for (int i = 0; i < n; i++) {
+                    assertThat(relaxed[i]).isBetween(0f, 1f);
+                    assertThat(binary[i]).isIn(0f, 1f);
+                    mean += relaxed[i] / n;
+                    ones += binary[i] / n;
+                }
+                double p = 1 / (1 + Math.exp(-logit));
+                // thresholding a concrete sample at 0.5 is a Bernoulli(sigmoid(logit)) draw; 5 standard errors
+                double tolerance = 5 * Math.sqrt(p * (1 - p) / n) + 1e-3;
+                assertThat(ones).as("P(m > 0.5) at logit %s", logit).isCloseTo(p, within(tolerance));
+                if (logit == 0) {
+                    assertThat(mean).as("E[m] at logit 0, symmetric noise").isCloseTo(0.5, within(0.01));
+                }
+                if (logit == 8) {
+                    assertThat(mean).as("E[m] at a large logit").isGreaterThan(0.99);
+                }
+            }
+        }
+    }
+
+    @Test
+    void answerLogProbsSumTheTokensThatTheCausalLmLossAverages() {
+        try (IrrFixture f = new IrrFixture(dir, 33); NDManager scope = f.manager.newSubManager()) {
+            float[] sums = AnswerLogProbs.of(f.aligned.model(), f.aligned.weights(), f.safety, scope).toFloatArray();
+            assertThat(sums).hasSize(f.safety.size());
+            int targets = 0;
+            double total = 0;
+            for (int i = 0; i < sums.length; i++) {
+                assertThat(sums[i]).isNegative();
+                double single = CausalLmLoss.loss(f.aligned.model(), f.aligned.weights(), List.of(f.safety.get(i)),
+                        scope).getFloat();
+                assertThat((double) sums[i]).isCloseTo(-single * f.safety.get(i).targets(), within(1e-3));
+                total += sums[i];
+                targets += f.safety.get(i).targets();
+            }
+            double mean = CausalLmLoss.loss(f.aligned.model(), f.aligned.weights(), f.safety, scope).getFloat();
+            assertThat(-total / targets).isCloseTo(mean, within(1e-4));
+        }
+    }
+
+    @Test
+    void dpoLossFallsAndTheReportedDensityIsTheFractionOfOnes() {
+        try (IrrFixture f = new IrrFixture(dir, 34)) {
+            SomfParameters params = SomfParameters.DEFAULTS.withSteps(40).withLearningRate(0.05).withBatchSize(4)
+                    .withSeed(3);
+            List<SomfProgress> reports = new ArrayList<>();
+            try (SomfResult result = new Somf(f.aligned.model()).run(inputs(f), params, f.manager, reports::add,
+                    Cancellation.NEVER)) {
+                List<Double> loss = result.lossHistory();
+                assertThat(loss).hasSize(40).allMatch(Double::isFinite);
+                double first = window(loss, 0, 8);
+                double last = window(loss, 32, 40);
+                System.out.printf("SOMF DPO loss: %s density %.4f%n", loss, result.density());
+                assertThat(loss.getFirst()).as("at the start the policy is the reference in expectation")
+                        .isCloseTo(Math.log(2), within(0.2));
+                assertThat(last).as("last window vs first window").isLessThan(first - 0.05);
+
+                long ones = 0;
+                long entries = 0;
+                for (var e : result.mask().entrySet()) {
+                    float[] m = e.getValue().toFloatArray();
+                    for (float v : m) {
+                        assertThat(v).isIn(0f, 1f);
+                        ones += (long) v;
+                    }
+                    entries += m.length;
+                    assertClose(result.delta().get(e.getKey()),
+                            expectedDelta(List.of(f.delta.get(e.getKey())), e.getValue(), 1.0));
+                }
+                assertThat(result.mask().keySet()).containsExactlyElementsOf(f.delta.keySet());
+                assertThat(result.density()).isEqualTo((double) ones / entries).isStrictlyBetween(0.0, 1.0);
+
+                assertThat(reports.getFirst().stage()).isEqualTo(SomfProgress.Stage.REFERENCE);
+                assertThat(reports.stream().filter(r -> r.stage() == SomfProgress.Stage.TRAIN)).hasSize(40);
+                assertThat(reports.getLast().stage()).isEqualTo(SomfProgress.Stage.DONE);
+            }
+        }
+    }
+
+    @Test
+    void stopsWhenCancelled() {
+        try (IrrFixture f = new IrrFixture(dir, 35)) {
+            int[] steps = new int[1];
+            assertThatThrownBy(() -> new Somf(f.aligned.model()).run(inputs(f), SomfParameters.DEFAULTS.withSteps(10),
+                    f.manager, p -> steps[0] = p.step(), () -> steps[0] >= 2))
+                    .isInstanceOf(CancellationException.class);
+            assertThat(steps[0]).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void parametersAreValidated() {
+        SomfParameters d = SomfParameters.DEFAULTS;
+        assertThat(d.temperature()).isEqualTo(0.5);
+        assertThat(d.beta()).isEqualTo(0.1);
+        assertThat(d.initialLogit()).isZero();
+        assertThatThrownBy(() -> new SomfParameters(0, 0.1, 1, 0.1, 0, 1, 0, 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("temperature");
+        assertThatThrownBy(() -> d.withBeta(-1)).hasMessageContaining("beta");
+        assertThatThrownBy(() -> d.withSteps(0)).hasMessageContaining("steps");
+        assertThatThrownBy(() -> d.withLearningRate(Double.NaN)).hasMessageContaining("learningRate");
+        assertThatThrownBy(() -> d.withBatchSize(0)).hasMessageContaining("batchSize");
+        assertThatThrownBy(() -> new SomfParameters(0.5, 0.1, 1, 0.1, 0, 1, 0, 0)).hasMessageContaining("mergeScale");
+    }
+
+    /** Four pairs over the fixture's safety prompts: the chosen and rejected answers are different random tokens. */
+    private static SomfInputs inputs(IrrFixture f) {
+        SplittableRandom random = new SplittableRandom(99);
+        List<PreferencePair> pairs = new ArrayList<>();
+        for (TrainingSequence s : f.safety) {
+            int[] rejected = s.tokens().clone();
+            for (int t = s.lossFrom(); t < rejected.length; t++) {
+                rejected[t] = random.nextInt(SyntheticModels.TOKENIZER_BPE_VOCAB);
+            }
+            pairs.add(new PreferencePair(s, new TrainingSequence(rejected, s.lossFrom())));
+        }
+        return new SomfInputs(f.aligned.weights(), List.of(f.delta), pairs);
+    }
+
+    private static double window(List<Double> values, int from, int to) {
+        return values.subList(from, to).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+    }
+
+    private static Map<String, NDArray> ones(Map<String, NDArray> like, NDManager scope) {
+        Map<String, NDArray> ones = new LinkedHashMap<>();
+        like.forEach((name, t) -> ones.put(name, scope.ones(t.getShape())));
+        return ones;
+    }
+
+    private static NDArray randomBinary(Shape shape, double p, SplittableRandom random, NDManager scope) {
+        float[] v = new float[Math.toIntExact(shape.size())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = random.nextDouble() < p ? 1 : 0;
+        }
+        return scope.create(v, shape);
+    }
+
+    /** scale * sum_i tau_i * m / mean(m) in double, row-major. */
+    private static double[] expectedDelta(List<NDArray> taus, NDArray mask, double scale) {
+        float[] m = mask.toFloatArray();
+        double mean = 0;
+        for (float v : m) {
+            mean += v / (double) m.length;
+        }
+        double[] out = new double[m.length];
+        for (NDArray tau : taus) {
+            float[] t = tau.toFloatArray();
+            for (int i = 0; i < m.length; i++) {
+                out[i] += mean == 0 ? 0 : scale * t[i] * m[i] / mean;
+            }
+        }
+        return out;
+    }
+
+    private static void assertClose(NDArray actual, double[] expected) {
+        float[] a = actual.toFloatArray();
+        assertThat(a).hasSize(expected.length);
+        for (int i = 0; i < a.length; i++) {
+            assertThat((double) a[i]).as("[%d]", i).isCloseTo(expected[i], within(1e-6 + 1e-5 * Math.abs(expected[i])));
+        }
+    }
+}

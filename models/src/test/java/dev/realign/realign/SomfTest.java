@@ -7,6 +7,10 @@ import static org.assertj.core.api.Assertions.within;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.realign.merge.DeltaSource;
+import dev.realign.merge.FullDeltaAdapter;
+import dev.realign.merge.LoraFactors;
+import dev.realign.model.LoraTerm;
 import dev.realign.model.ProjectionKind;
 import dev.realign.model.Weights;
 import dev.realign.model.synthetic.SyntheticModels;
@@ -48,6 +52,29 @@ class SomfTest {
             }
             assertThat(fused.tensor(ProjectionKind.Q.weightName(0)))
                     .isNotSameAs(f.aligned.weights().tensor(ProjectionKind.Q.weightName(0)));
+        }
+    }
+
+    /** The reference model of the DPO loss, the all-ones fusion, scores answers as the LoRA fine-tune served unmerged. */
+    @Test
+    void allOnesFusionScoresAnswersAsTheUnmergedLoraFineTune() {
+        try (IrrFixture f = new IrrFixture(dir, 36); NDManager scope = f.manager.newSubManager()) {
+            Map<String, List<LoraTerm>> terms = new LinkedHashMap<>();
+            for (String target : f.lora.targets()) {
+                LoraFactors factors = f.lora.lora(target).orElseThrow();
+                terms.put(target, List.of(new LoraTerm(factors.a(), factors.b(), factors.scale())));
+            }
+            Weights fineTuned = f.aligned.weights().withLora(terms);
+            Weights fused = SomfFusion.fuse(f.aligned.weights(), List.of(f.delta), ones(f.delta, scope), 1.0, scope);
+            float[] expected = AnswerLogProbs.of(f.aligned.model(), fineTuned, f.safety, scope).toFloatArray();
+            float[] actual = AnswerLogProbs.of(f.aligned.model(), fused, f.safety, scope).toFloatArray();
+            float[] safe = AnswerLogProbs.of(f.aligned.model(), f.aligned.weights(), f.safety, scope).toFloatArray();
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(actual[i]).as("sequence %d", i).isCloseTo(expected[i], within(1e-3f));
+                // the fine-tune must actually differ from the safe model, or the comparison proves nothing
+                assertThat(Math.abs(safe[i] - expected[i])).as("sequence %d moved by the fine-tune", i)
+                        .isGreaterThan(1e-2f);
+            }
         }
     }
 
@@ -181,6 +208,21 @@ class SomfTest {
                 assertThat(reports.getFirst().stage()).isEqualTo(SomfProgress.Stage.REFERENCE);
                 assertThat(reports.stream().filter(r -> r.stage() == SomfProgress.Stage.TRAIN)).hasSize(40);
                 assertThat(reports.getLast().stage()).isEqualTo(SomfProgress.Stage.DONE);
+
+                // the written folder serves as a full-delta adapter whose deltas are the fused ones
+                Path out = result.writeModel(f.aligned.weights(), f.aligned.directory(), dir.resolve("somf"),
+                        Map.of("realign.job", "somf"));
+                try (DeltaSource adapter = FullDeltaAdapter.load("somf", out, f.aligned.config(), f.aligned.weights(),
+                        f.manager); NDManager scope = f.manager.newSubManager()) {
+                    assertThat(adapter.targets()).containsExactlyInAnyOrderElementsOf(result.delta().keySet());
+                    for (var e : result.delta().entrySet()) {
+                        float[] expected = e.getValue().toFloatArray();
+                        float[] served = adapter.delta(e.getKey(), scope).toFloatArray();
+                        for (int i = 0; i < expected.length; i++) {
+                            assertThat(served[i]).as("%s[%d]", e.getKey(), i).isCloseTo(expected[i], within(1e-5f));
+                        }
+                    }
+                }
             }
         }
     }

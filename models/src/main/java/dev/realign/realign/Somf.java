@@ -174,13 +174,8 @@ public final class Somf {
                     }
                     double loss;
                     try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                        Map<String, NDArray> relaxed = ConcreteMask.relaxed(leaves, noise, params.temperature());
-                        var weights = SomfFusion.fuse(inputs.safe(), inputs.taskVectors(), relaxed,
-                                params.mergeScale(), scope);
-                        NDArray value = DpoLoss.loss(
-                                AnswerLogProbs.of(model, weights, chosen(pairs), scope),
-                                AnswerLogProbs.of(model, weights, rejected(pairs), scope),
-                                scope.create(refChosen), scope.create(refRejected), params.beta());
+                        NDArray value = objective(inputs, params, leaves, noise, pairs, scope.create(refChosen),
+                                scope.create(refRejected), scope);
                         collector.backward(value);
                         loss = value.getFloat();
                     }
@@ -202,6 +197,23 @@ public final class Somf {
                 }
             }
         }
+    }
+
+    /**
+     * The DPO loss of the fusion under one relaxed draw of the mask: differentiable in {@code logits}.
+     *
+     * @param referenceChosen   (pairs,) log pi_ref of the chosen answers
+     * @param referenceRejected (pairs,) log pi_ref of the rejected answers
+     * @return scalar in {@code scope}
+     */
+    NDArray objective(SomfInputs inputs, SomfParameters params, Map<String, NDArray> logits,
+                      Map<String, NDArray> noise, List<PreferencePair> pairs, NDArray referenceChosen,
+                      NDArray referenceRejected, NDManager scope) {
+        Map<String, NDArray> relaxed = ConcreteMask.relaxed(logits, noise, params.temperature());
+        var weights = SomfFusion.fuse(inputs.safe(), inputs.taskVectors(), relaxed, params.mergeScale(), scope);
+        return DpoLoss.loss(AnswerLogProbs.of(model, weights, chosen(pairs), scope),
+                AnswerLogProbs.of(model, weights, rejected(pairs), scope), referenceChosen, referenceRejected,
+                params.beta());
     }
 
     private static List<TrainingSequence> chosen(List<PreferencePair> pairs) {

@@ -227,6 +227,49 @@ class SomfTest {
         }
     }
 
+    /** Autograd through sampler, rescale, fusion, forward and DPO against central differences of the same draw. */
+    @Test
+    void maskGradientMatchesFiniteDifferences() {
+        try (IrrFixture f = new IrrFixture(dir, 37); NDManager scope = f.manager.newSubManager()) {
+            SomfInputs all = inputs(f);
+            SomfInputs inputs = new SomfInputs(f.aligned.weights(), List.of(Map.of(Q0, f.delta.get(Q0))), all.pairs());
+            SomfParameters params = SomfParameters.DEFAULTS.withBeta(1.0);
+            Somf somf = new Somf(f.aligned.model());
+            Shape shape = f.delta.get(Q0).getShape();
+            Map<String, NDArray> noise = ConcreteMask.noise(Map.of(Q0, shape), new SplittableRandom(4), scope);
+            float[] start = new float[Math.toIntExact(shape.size())];
+            SplittableRandom random = new SplittableRandom(8);
+            for (int i = 0; i < start.length; i++) {
+                start[i] = (float) random.nextGaussian();
+            }
+            // reference log-probs that differ from the policy's, so the loss is not at its symmetric point
+            NDArray refChosen = scope.create(new float[] {-30, -35, -28, -40});
+            NDArray refRejected = scope.create(new float[] {-31, -33, -29, -41});
+            NDArray leaf = scope.create(start, shape);
+            leaf.setRequiresGradient(true);
+            try (var collector = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                collector.backward(somf.objective(inputs, params, Map.of(Q0, leaf), noise, inputs.pairs(), refChosen,
+                        refRejected, scope));
+            }
+            float[] gradient = leaf.getGradient().toFloatArray();
+            int[] probes = largest(gradient, 3);
+            double h = 1e-2;
+            for (int index : probes) {
+                double[] values = new double[2];
+                for (int side = 0; side < 2; side++) {
+                    float[] moved = start.clone();
+                    moved[index] += (float) (side == 0 ? h : -h);
+                    values[side] = somf.objective(inputs, params, Map.of(Q0, scope.create(moved, shape)), noise,
+                            inputs.pairs(), refChosen, refRejected, scope).getFloat();
+                }
+                double numeric = (values[0] - values[1]) / (2 * h);
+                assertThat((double) gradient[index]).as("dL/dlogit[%d]", index)
+                        .isCloseTo(numeric, within(1e-4 + 0.1 * Math.abs(numeric)));
+            }
+            assertThat(Math.abs(gradient[probes[0]])).as("a gradient big enough to check").isGreaterThan(1e-3f);
+        }
+    }
+
     @Test
     void stopsWhenCancelled() {
         try (IrrFixture f = new IrrFixture(dir, 35)) {
@@ -265,6 +308,12 @@ class SomfTest {
             pairs.add(new PreferencePair(s, new TrainingSequence(rejected, s.lossFrom())));
         }
         return new SomfInputs(f.aligned.weights(), List.of(f.delta), pairs);
+    }
+
+    private static int[] largest(float[] values, int count) {
+        return java.util.stream.IntStream.range(0, values.length).boxed()
+                .sorted((a, b) -> Float.compare(Math.abs(values[b]), Math.abs(values[a])))
+                .limit(count).mapToInt(Integer::intValue).toArray();
     }
 
     private static double window(List<Double> values, int from, int to) {

@@ -1,6 +1,7 @@
 package dev.realign.realign;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import dev.realign.model.Weights;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -31,6 +32,10 @@ public record SomfInputs(Weights safe, List<Map<String, NDArray>> taskVectors, L
         for (Map<String, NDArray> tau : taskVectors) {
             for (var e : tau.entrySet()) {
                 NDArray w = safe.tensor(e.getKey());
+                if (e.getValue().getDataType() != DataType.FLOAT32) {
+                    throw new IllegalArgumentException("task vector '" + e.getKey() + "' is "
+                            + e.getValue().getDataType() + "; SOMF needs fp32 task vectors");
+                }
                 if (!w.getShape().equals(e.getValue().getShape())) {
                     throw new IllegalArgumentException("task vector '" + e.getKey() + "' has shape "
                             + e.getValue().getShape() + ", the safe model's tensor " + w.getShape());

@@ -282,6 +282,25 @@ class SomfTest {
     }
 
     @Test
+    void inputsRejectTaskVectorsThatDoNotFitTheSafeModel() {
+        try (IrrFixture f = new IrrFixture(dir, 38); NDManager scope = f.manager.newSubManager()) {
+            List<PreferencePair> pairs = inputs(f).pairs();
+            Weights safe = f.aligned.weights();
+            NDArray tau = f.delta.get(Q0);
+            assertThatThrownBy(() -> new SomfInputs(safe, List.of(Map.of(Q0, tau.reshape(1, -1))), pairs))
+                    .hasMessageContaining("shape");
+            assertThatThrownBy(() -> new SomfInputs(safe, List.of(Map.of(Q0, tau.toType(
+                    ai.djl.ndarray.types.DataType.FLOAT16, false))), pairs)).hasMessageContaining("fp32");
+            assertThatThrownBy(() -> new SomfInputs(safe, List.of(), pairs)).hasMessageContaining("task vector");
+            assertThatThrownBy(() -> new SomfInputs(safe, List.of(f.delta), List.of()))
+                    .hasMessageContaining("preference pair");
+            TrainingSequence s = f.safety.getFirst();
+            assertThatThrownBy(() -> new PreferencePair(s, new TrainingSequence(s.tokens(), s.lossFrom() + 1)))
+                    .hasMessageContaining("share the prompt");
+        }
+    }
+
+    @Test
     void parametersAreValidated() {
         SomfParameters d = SomfParameters.DEFAULTS;
         assertThat(d.temperature()).isEqualTo(0.5);

@@ -14,10 +14,14 @@ package dev.realign.realign;
  *                     to 5, almost all ones)
  * @param mergeScale   task arithmetic's lambda for the sum of the masked task vectors: phi_safe + lambda * sum_i
  *                     tau_i * m / mean(m); 1 with one adapter reproduces the fine-tune
+ * @param merge        how several masked task vectors combine (one adapter: both forms give the vector itself
+ *                     when {@code tiesDensity} is 1)
+ * @param tiesDensity  for {@link SomfMerge#TIES}: the fraction of each masked vector's entries the trim keeps
  */
 public record SomfParameters(double temperature, double beta, int steps, double learningRate, long seed, int batchSize,
-                             double initialLogit, double mergeScale) {
-    public static final SomfParameters DEFAULTS = new SomfParameters(0.5, 0.1, 200, 0.05, 0, 4, 0.0, 1.0);
+                             double initialLogit, double mergeScale, SomfMerge merge, double tiesDensity) {
+    public static final SomfParameters DEFAULTS =
+            new SomfParameters(0.5, 0.1, 200, 0.05, 0, 4, 0.0, 1.0, SomfMerge.TASK_ARITHMETIC, 1.0);
 
     public SomfParameters {
         if (!(temperature > 0) || !Double.isFinite(temperature)) {
@@ -42,25 +46,46 @@ public record SomfParameters(double temperature, double beta, int steps, double 
         if (!(mergeScale > 0) || !Double.isFinite(mergeScale)) {
             throw new IllegalArgumentException("mergeScale must be positive and finite, got " + mergeScale);
         }
+        if (merge == null) {
+            throw new IllegalArgumentException("merge must be given");
+        }
+        if (!(tiesDensity > 0 && tiesDensity <= 1)) {
+            throw new IllegalArgumentException("tiesDensity must be in (0, 1], got " + tiesDensity);
+        }
     }
 
     public SomfParameters withSteps(int value) {
-        return new SomfParameters(temperature, beta, value, learningRate, seed, batchSize, initialLogit, mergeScale);
+        return new SomfParameters(temperature, beta, value, learningRate, seed, batchSize, initialLogit,
+                mergeScale, merge, tiesDensity);
     }
 
     public SomfParameters withLearningRate(double value) {
-        return new SomfParameters(temperature, beta, steps, value, seed, batchSize, initialLogit, mergeScale);
+        return new SomfParameters(temperature, beta, steps, value, seed, batchSize, initialLogit,
+                mergeScale, merge, tiesDensity);
     }
 
     public SomfParameters withSeed(long value) {
-        return new SomfParameters(temperature, beta, steps, learningRate, value, batchSize, initialLogit, mergeScale);
+        return new SomfParameters(temperature, beta, steps, learningRate, value, batchSize, initialLogit,
+                mergeScale, merge, tiesDensity);
     }
 
     public SomfParameters withBatchSize(int value) {
-        return new SomfParameters(temperature, beta, steps, learningRate, seed, value, initialLogit, mergeScale);
+        return new SomfParameters(temperature, beta, steps, learningRate, seed, value, initialLogit,
+                mergeScale, merge, tiesDensity);
+    }
+
+    public SomfParameters withMerge(SomfMerge value, double density) {
+        return new SomfParameters(temperature, beta, steps, learningRate, seed, batchSize, initialLogit, mergeScale,
+                value, density);
+    }
+
+    public SomfParameters withMergeScale(double value) {
+        return new SomfParameters(temperature, beta, steps, learningRate, seed, batchSize, initialLogit, value,
+                merge, tiesDensity);
     }
 
     public SomfParameters withBeta(double value) {
-        return new SomfParameters(temperature, value, steps, learningRate, seed, batchSize, initialLogit, mergeScale);
+        return new SomfParameters(temperature, value, steps, learningRate, seed, batchSize, initialLogit,
+                mergeScale, merge, tiesDensity);
     }
 }

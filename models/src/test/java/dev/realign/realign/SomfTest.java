@@ -102,6 +102,69 @@ class SomfTest {
     }
 
     @Test
+    void tiesTrimsElectsAndAveragesTheMaskedVectorsAsADoublePrecisionTies() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            SplittableRandom random = new SplittableRandom(12);
+            Shape shape = new Shape(6, 10);
+            int n = 60;
+            List<float[]> taus = new ArrayList<>();
+            List<Map<String, NDArray>> vectors = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                float[] t = new float[n];
+                for (int j = 0; j < n; j++) {
+                    t[j] = (float) random.nextGaussian();
+                }
+                taus.add(t);
+                vectors.add(Map.of("w", m.create(t, shape)));
+            }
+            NDArray mask = randomBinary(shape, 0.6, random, m);
+            float[] mv = mask.toFloatArray();
+            double mean = 0;
+            for (float v : mv) {
+                mean += v / (double) n;
+            }
+            double density = 0.5;
+            double[] expected = new double[n];
+            double[][] trimmed = new double[3][n];
+            for (int i = 0; i < 3; i++) {
+                double[] v = new double[n];
+                Integer[] order = new Integer[n];
+                for (int j = 0; j < n; j++) {
+                    v[j] = taus.get(i)[j] * mv[j] / mean;
+                    order[j] = j;
+                }
+                java.util.Arrays.sort(order, (a, b) -> Double.compare(Math.abs(v[b]), Math.abs(v[a])));
+                for (int r = 0; r < Math.ceil(density * n); r++) {
+                    trimmed[i][order[r]] = v[order[r]];
+                }
+            }
+            for (int j = 0; j < n; j++) {
+                double sum = 0;
+                for (int i = 0; i < 3; i++) {
+                    sum += trimmed[i][j];
+                }
+                double kept = 0;
+                int count = 0;
+                for (int i = 0; i < 3; i++) {
+                    if (trimmed[i][j] != 0 && Math.signum(trimmed[i][j]) == Math.signum(sum)) {
+                        kept += trimmed[i][j];
+                        count++;
+                    }
+                }
+                expected[j] = 0.8 * (count == 0 ? 0 : kept / count);
+            }
+            Map<String, NDArray> delta = SomfFusion.delta(vectors, Map.of("w", mask), SomfMerge.TIES, density, 0.8, m);
+            assertClose(delta.get("w"), expected);
+
+            // one adapter, no trim, all ones: TIES is the task vector itself
+            NDArray ones = m.ones(shape);
+            float[] alone = SomfFusion.delta(vectors.subList(0, 1), Map.of("w", ones), SomfMerge.TIES, 1.0, 1.0, m)
+                    .get("w").toFloatArray();
+            assertThat(alone).containsExactly(taus.getFirst());
+        }
+    }
+
+    @Test
     void dpoLossMatchesADoublePrecisionComputation() {
         try (NDManager m = NDManager.newBaseManager()) {
             float[] pc = {-12.5f, -3.0f, -40.0f, -7.25f, -1000f};
@@ -271,6 +334,29 @@ class SomfTest {
     }
 
     @Test
+    void tiesOverTwoAdaptersTrainsTheSharedMaskToo() {
+        try (IrrFixture f = new IrrFixture(dir, 39); NDManager scope = f.manager.newSubManager()) {
+            Map<String, NDArray> second = new LinkedHashMap<>();
+            f.delta.forEach((name, tau) -> second.put(name, reversed(tau, scope)));
+            SomfInputs inputs = new SomfInputs(f.aligned.weights(), List.of(f.delta, second), inputs(f).pairs());
+            SomfParameters params = SomfParameters.DEFAULTS.withSteps(30).withSeed(5)
+                    .withMerge(SomfMerge.TIES, 0.5);
+            try (SomfResult result = new Somf(f.aligned.model()).run(inputs, params, f.manager, p -> {},
+                    Cancellation.NEVER)) {
+                List<Double> loss = result.lossHistory();
+                assertThat(loss).hasSize(30).allMatch(Double::isFinite);
+                assertThat(window(loss, 24, 30)).isLessThan(window(loss, 0, 6) - 0.05);
+                for (var e : result.mask().entrySet()) {
+                    Map<String, NDArray> one = Map.of(e.getKey(), e.getValue());
+                    float[] expected = SomfFusion.delta(List.of(f.delta, second), one, SomfMerge.TIES, 0.5, 1.0, scope)
+                            .get(e.getKey()).toFloatArray();
+                    assertThat(result.delta().get(e.getKey()).toFloatArray()).containsExactly(expected);
+                }
+            }
+        }
+    }
+
+    @Test
     void stopsWhenCancelled() {
         try (IrrFixture f = new IrrFixture(dir, 35)) {
             int[] steps = new int[1];
@@ -306,13 +392,15 @@ class SomfTest {
         assertThat(d.temperature()).isEqualTo(0.5);
         assertThat(d.beta()).isEqualTo(0.1);
         assertThat(d.initialLogit()).isZero();
-        assertThatThrownBy(() -> new SomfParameters(0, 0.1, 1, 0.1, 0, 1, 0, 1))
+        assertThatThrownBy(() -> new SomfParameters(0, 0.1, 1, 0.1, 0, 1, 0, 1, SomfMerge.TIES, 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("temperature");
         assertThatThrownBy(() -> d.withBeta(-1)).hasMessageContaining("beta");
         assertThatThrownBy(() -> d.withSteps(0)).hasMessageContaining("steps");
         assertThatThrownBy(() -> d.withLearningRate(Double.NaN)).hasMessageContaining("learningRate");
         assertThatThrownBy(() -> d.withBatchSize(0)).hasMessageContaining("batchSize");
-        assertThatThrownBy(() -> new SomfParameters(0.5, 0.1, 1, 0.1, 0, 1, 0, 0)).hasMessageContaining("mergeScale");
+        assertThatThrownBy(() -> d.withMerge(SomfMerge.TIES, 0)).hasMessageContaining("tiesDensity");
+        assertThatThrownBy(() -> d.withMerge(null, 1)).hasMessageContaining("merge");
+        assertThatThrownBy(() -> new SomfParameters(0.5, 0.1, 1, 0.1, 0, 1, 0, 0, SomfMerge.TIES, 1)).hasMessageContaining("mergeScale");
     }
 
     /** Four pairs over the fixture's safety prompts: the chosen and rejected answers are different random tokens. */
@@ -327,6 +415,16 @@ class SomfTest {
             pairs.add(new PreferencePair(s, new TrainingSequence(rejected, s.lossFrom())));
         }
         return new SomfInputs(f.aligned.weights(), List.of(f.delta), pairs);
+    }
+
+    /** Another task vector of the same shape: the entries of {@code tau} in reverse order, halved. */
+    private static NDArray reversed(NDArray tau, NDManager scope) {
+        float[] v = tau.toFloatArray();
+        float[] r = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            r[i] = -0.5f * v[v.length - 1 - i];
+        }
+        return scope.create(r, tau.getShape());
     }
 
     private static int[] largest(float[] values, int count) {

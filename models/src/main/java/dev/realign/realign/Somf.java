@@ -25,7 +25,7 @@ import java.util.function.Consumer;
  * SOMF, subspace-oriented model fusion (Yi et al. 2024, arXiv 2405.09055): learn one concrete mask over the task
  * vectors tau_i = phi_i - phi_safe with a DPO loss on safety preference pairs, only the mask logits trainable,
  * and serve phi_safe + lambda * Merge_i(tau_i * m_bin / mean(m_bin)) with a binary draw of the mask (Merge: task
- * arithmetic or TIES, {@link SomfMerge}).
+ * arithmetic, TIES or DARE, {@link SomfMerge}).
  *
  * <p>Reference model: the unmasked fusion phi_safe + lambda * Merge_i(tau_i), for one adapter at lambda 1 the
  * fine-tuned model itself. DPO's implicit KL anchor should be the policy the optimisation starts from, and the
@@ -108,8 +108,8 @@ public final class Somf {
                     ones += Math.round(m.sum().getFloat());   // exact: fp32 sums of 0/1 below 2^24 per tensor
                     entries += m.size();
                 }
-                delta = SomfFusion.delta(inputs.taskVectors(), mask, params.merge(), params.tiesDensity(),
-                        params.mergeScale(), scope);
+                delta = SomfFusion.delta(inputs.taskVectors(), mask, params.merge(), params.mergeDensity(),
+                        params.seed(), params.mergeScale(), scope);
                 mask.values().forEach(m -> m.attach(resultManager));
                 delta.values().forEach(d -> d.attach(resultManager));
             }
@@ -135,7 +135,7 @@ public final class Somf {
                 Map<String, NDArray> ones = new LinkedHashMap<>();
                 shapes.forEach((name, shape) -> ones.put(name, scope.ones(shape)));
                 var weights = SomfFusion.fuse(inputs.safe(), inputs.taskVectors(), ones, params.merge(),
-                        params.tiesDensity(), params.mergeScale(), scope);
+                        params.mergeDensity(), params.seed(), params.mergeScale(), scope);
                 List<PreferencePair> batch = pairs.subList(from, to);
                 float[] chosen = AnswerLogProbs.of(model, weights, chosen(batch), scope).toFloatArray();
                 float[] rejected = AnswerLogProbs.of(model, weights, rejected(batch), scope).toFloatArray();
@@ -213,8 +213,8 @@ public final class Somf {
                       Map<String, NDArray> noise, List<PreferencePair> pairs, NDArray referenceChosen,
                       NDArray referenceRejected, NDManager scope) {
         Map<String, NDArray> relaxed = ConcreteMask.relaxed(logits, noise, params.temperature());
-        var weights = SomfFusion.fuse(inputs.safe(), inputs.taskVectors(), relaxed, params.merge(), params.tiesDensity(),
-                params.mergeScale(), scope);
+        var weights = SomfFusion.fuse(inputs.safe(), inputs.taskVectors(), relaxed, params.merge(),
+                params.mergeDensity(), params.seed(), params.mergeScale(), scope);
         return DpoLoss.loss(AnswerLogProbs.of(model, weights, chosen(pairs), scope),
                 AnswerLogProbs.of(model, weights, rejected(pairs), scope), referenceChosen, referenceRejected,
                 params.beta());

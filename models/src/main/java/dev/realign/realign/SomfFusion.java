@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.realign.merge.methods.SeededUniforms;
 import dev.realign.model.Weights;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,7 +16,7 @@ import java.util.SequencedMap;
 
 /**
  * The fused model of SOMF: phi_safe + lambda * Merge_i(tau_i * m / mean(m)), task arithmetic ({@link SomfMerge})
- * or TIES over the masked task vectors. The mean is per tensor, as in the authors' {@code _apply_mask} ({@code v * mask / mask.mean()} for
+ * TIES or DARE over the masked task vectors. The mean is per tensor, as in the authors' {@code _apply_mask} ({@code v * mask / mask.mean()} for
  * each state-dict entry): it keeps each tensor's expected update size whatever fraction the mask keeps.
  */
 public final class SomfFusion {
@@ -31,7 +32,7 @@ public final class SomfFusion {
      */
     public static SequencedMap<String, NDArray> delta(List<? extends Map<String, NDArray>> taskVectors,
                                                        Map<String, NDArray> masks, double scale, NDManager scope) {
-        return delta(taskVectors, masks, SomfMerge.TASK_ARITHMETIC, 1.0, scale, scope);
+        return delta(taskVectors, masks, SomfMerge.TASK_ARITHMETIC, 1.0, 0, scale, scope);
     }
 
     /**
@@ -40,23 +41,33 @@ public final class SomfFusion {
      *
      * @param taskVectors per adapter, tau_i per tensor; a tensor an adapter lacks counts as zero
      * @param masks       per tensor, the shared mask, shaped like the task vectors
-     * @param tiesDensity for {@link SomfMerge#TIES}, the fraction of entries each trimmed vector keeps
+     * @param mergeDensity for {@link SomfMerge#TIES}, the fraction of entries each trimmed vector keeps; for
+     *                     {@link SomfMerge#DARE}, the keep probability
+     * @param seed         DARE's drop pattern, with the tensor name and adapter index
      * @return per tensor of {@code masks}, in its order; arrays in {@code scope}
      */
     public static SequencedMap<String, NDArray> delta(List<? extends Map<String, NDArray>> taskVectors,
                                                        Map<String, NDArray> masks, SomfMerge merge,
-                                                       double tiesDensity, double scale, NDManager scope) {
+                                                       double mergeDensity, long seed, double scale,
+                                                       NDManager scope) {
         SequencedMap<String, NDArray> delta = new LinkedHashMap<>();
         for (var e : masks.entrySet()) {
             NDArray m = e.getValue();                                     // (out, in) or (n,)
             NDArray mean = m.mean();                                      // scalar
             boolean empty = !m.hasGradient() && !(mean.getFloat() > 0);
             List<NDArray> masked = new ArrayList<>();
-            for (Map<String, NDArray> tau : taskVectors) {
-                NDArray t = tau.get(e.getKey());
+            for (int i = 0; i < taskVectors.size(); i++) {
+                NDArray t = taskVectors.get(i).get(e.getKey());
                 if (t != null) {
                     // m first: a result belongs to its first operand's manager, and m lives in the step's scope
-                    masked.add(m.mul(t).div(mean));
+                    NDArray v = m.mul(t).div(mean);
+                    if (merge == SomfMerge.DARE) {
+                        NDArray keep = SeededUniforms.bernoulliMask(m.getManager(),
+                                SeededUniforms.key(seed, e.getKey(), i), m.size(), mergeDensity)
+                                .reshape(m.getShape()).toType(DataType.FLOAT32, false);
+                        v = v.mul(keep).div(mergeDensity);
+                    }
+                    masked.add(v);
                 }
             }
             if (masked.isEmpty()) {
@@ -66,7 +77,7 @@ public final class SomfFusion {
             if (empty) {
                 d = m.zerosLike();
             } else if (merge == SomfMerge.TIES) {
-                d = ties(masked, tiesDensity);
+                d = ties(masked, mergeDensity);
             } else {
                 d = masked.getFirst();
                 for (NDArray v : masked.subList(1, masked.size())) {
@@ -111,15 +122,15 @@ public final class SomfFusion {
     /** phi_safe + {@link #delta} (task arithmetic) as an overriding weights view. */
     public static Weights fuse(Weights safe, List<? extends Map<String, NDArray>> taskVectors,
                                Map<String, NDArray> masks, double scale, NDManager scope) {
-        return fuse(safe, taskVectors, masks, SomfMerge.TASK_ARITHMETIC, 1.0, scale, scope);
+        return fuse(safe, taskVectors, masks, SomfMerge.TASK_ARITHMETIC, 1.0, 0, scale, scope);
     }
 
     /** phi_safe + {@link #delta} as an overriding weights view. */
     public static Weights fuse(Weights safe, List<? extends Map<String, NDArray>> taskVectors,
-                               Map<String, NDArray> masks, SomfMerge merge, double tiesDensity, double scale,
-                               NDManager scope) {
+                               Map<String, NDArray> masks, SomfMerge merge, double mergeDensity, long seed,
+                               double scale, NDManager scope) {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
-        for (var e : delta(taskVectors, masks, merge, tiesDensity, scale, scope).entrySet()) {
+        for (var e : delta(taskVectors, masks, merge, mergeDensity, seed, scale, scope).entrySet()) {
             NDArray w = safe.tensor(e.getKey()).add(e.getValue());
             w.attach(scope);
             tensors.put(e.getKey(), w);

@@ -15,11 +15,13 @@ package dev.realign.realign;
  * @param mergeScale   task arithmetic's lambda for the sum of the masked task vectors: phi_safe + lambda * sum_i
  *                     tau_i * m / mean(m); 1 with one adapter reproduces the fine-tune
  * @param merge        how several masked task vectors combine (one adapter: both forms give the vector itself
- *                     when {@code tiesDensity} is 1)
- * @param tiesDensity  for {@link SomfMerge#TIES}: the fraction of each masked vector's entries the trim keeps
+ *                     when {@code mergeDensity} is 1)
+ * @param mergeDensity for {@link SomfMerge#TIES} the fraction of each masked vector's entries the trim keeps, for
+ *                     {@link SomfMerge#DARE} the keep probability (its drop pattern is seeded by {@code seed});
+ *                     ignored by task arithmetic
  */
 public record SomfParameters(double temperature, double beta, int steps, double learningRate, long seed, int batchSize,
-                             double initialLogit, double mergeScale, SomfMerge merge, double tiesDensity) {
+                             double initialLogit, double mergeScale, SomfMerge merge, double mergeDensity) {
     public static final SomfParameters DEFAULTS =
             new SomfParameters(0.5, 0.1, 200, 0.05, 0, 4, 0.0, 1.0, SomfMerge.TASK_ARITHMETIC, 1.0);
 
@@ -49,29 +51,29 @@ public record SomfParameters(double temperature, double beta, int steps, double 
         if (merge == null) {
             throw new IllegalArgumentException("merge must be given");
         }
-        if (!(tiesDensity > 0 && tiesDensity <= 1)) {
-            throw new IllegalArgumentException("tiesDensity must be in (0, 1], got " + tiesDensity);
+        if (!(mergeDensity > 0 && mergeDensity <= 1)) {
+            throw new IllegalArgumentException("mergeDensity must be in (0, 1], got " + mergeDensity);
         }
     }
 
     public SomfParameters withSteps(int value) {
         return new SomfParameters(temperature, beta, value, learningRate, seed, batchSize, initialLogit,
-                mergeScale, merge, tiesDensity);
+                mergeScale, merge, mergeDensity);
     }
 
     public SomfParameters withLearningRate(double value) {
         return new SomfParameters(temperature, beta, steps, value, seed, batchSize, initialLogit,
-                mergeScale, merge, tiesDensity);
+                mergeScale, merge, mergeDensity);
     }
 
     public SomfParameters withSeed(long value) {
         return new SomfParameters(temperature, beta, steps, learningRate, value, batchSize, initialLogit,
-                mergeScale, merge, tiesDensity);
+                mergeScale, merge, mergeDensity);
     }
 
     public SomfParameters withBatchSize(int value) {
         return new SomfParameters(temperature, beta, steps, learningRate, seed, value, initialLogit,
-                mergeScale, merge, tiesDensity);
+                mergeScale, merge, mergeDensity);
     }
 
     public SomfParameters withMerge(SomfMerge value, double density) {
@@ -81,11 +83,11 @@ public record SomfParameters(double temperature, double beta, int steps, double 
 
     public SomfParameters withMergeScale(double value) {
         return new SomfParameters(temperature, beta, steps, learningRate, seed, batchSize, initialLogit, value,
-                merge, tiesDensity);
+                merge, mergeDensity);
     }
 
     public SomfParameters withBeta(double value) {
         return new SomfParameters(temperature, value, steps, learningRate, seed, batchSize, initialLogit,
-                mergeScale, merge, tiesDensity);
+                mergeScale, merge, mergeDensity);
     }
 }

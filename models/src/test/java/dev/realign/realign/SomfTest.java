@@ -153,14 +153,56 @@ class SomfTest {
                 }
                 expected[j] = 0.8 * (count == 0 ? 0 : kept / count);
             }
-            Map<String, NDArray> delta = SomfFusion.delta(vectors, Map.of("w", mask), SomfMerge.TIES, density, 0.8, m);
+            Map<String, NDArray> delta = SomfFusion.delta(vectors, Map.of("w", mask), SomfMerge.TIES, density, 0, 0.8, m);
             assertClose(delta.get("w"), expected);
 
             // one adapter, no trim, all ones: TIES is the task vector itself
             NDArray ones = m.ones(shape);
-            float[] alone = SomfFusion.delta(vectors.subList(0, 1), Map.of("w", ones), SomfMerge.TIES, 1.0, 1.0, m)
+            float[] alone = SomfFusion.delta(vectors.subList(0, 1), Map.of("w", ones), SomfMerge.TIES, 1.0, 0, 1.0, m)
                     .get("w").toFloatArray();
             assertThat(alone).containsExactly(taus.getFirst());
+        }
+    }
+
+    @Test
+    void dareDropsWithTheMergeMethodsSeededPatternAndRescalesTheKeptEntries() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            SplittableRandom random = new SplittableRandom(13);
+            Shape shape = new Shape(8, 16);
+            int n = 128;
+            double density = 0.7;
+            long seed = 42;
+            List<Map<String, NDArray>> vectors = new ArrayList<>();
+            List<float[]> taus = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                float[] t = new float[n];
+                for (int j = 0; j < n; j++) {
+                    t[j] = (float) random.nextGaussian();
+                }
+                taus.add(t);
+                vectors.add(Map.of("w", m.create(t, shape)));
+            }
+            NDArray mask = randomBinary(shape, 0.5, random, m);
+            float[] mv = mask.toFloatArray();
+            double mean = 0;
+            for (float v : mv) {
+                mean += v / (double) n;
+            }
+            double[] expected = new double[n];
+            int kept = 0;
+            for (int i = 0; i < 2; i++) {
+                boolean[] keep = dev.realign.merge.methods.SeededUniforms.bernoulliMask(m,
+                        dev.realign.merge.methods.SeededUniforms.key(seed, "w", i), n, density).toBooleanArray();
+                for (int j = 0; j < n; j++) {
+                    if (keep[j]) {
+                        expected[j] += taus.get(i)[j] * mv[j] / mean / density;
+                        kept++;
+                    }
+                }
+            }
+            assertThat(kept).as("DARE drops some entries and keeps most").isStrictlyBetween(n, 2 * n);
+            assertClose(SomfFusion.delta(vectors, Map.of("w", mask), SomfMerge.DARE, density, seed, 1.0, m).get("w"),
+                    expected);
         }
     }
 
@@ -348,8 +390,8 @@ class SomfTest {
                 assertThat(window(loss, 24, 30)).isLessThan(window(loss, 0, 6) - 0.05);
                 for (var e : result.mask().entrySet()) {
                     Map<String, NDArray> one = Map.of(e.getKey(), e.getValue());
-                    float[] expected = SomfFusion.delta(List.of(f.delta, second), one, SomfMerge.TIES, 0.5, 1.0, scope)
-                            .get(e.getKey()).toFloatArray();
+                    float[] expected = SomfFusion.delta(List.of(f.delta, second), one, SomfMerge.TIES, 0.5, 5, 1.0,
+                            scope).get(e.getKey()).toFloatArray();
                     assertThat(result.delta().get(e.getKey()).toFloatArray()).containsExactly(expected);
                 }
             }
@@ -398,7 +440,7 @@ class SomfTest {
         assertThatThrownBy(() -> d.withSteps(0)).hasMessageContaining("steps");
         assertThatThrownBy(() -> d.withLearningRate(Double.NaN)).hasMessageContaining("learningRate");
         assertThatThrownBy(() -> d.withBatchSize(0)).hasMessageContaining("batchSize");
-        assertThatThrownBy(() -> d.withMerge(SomfMerge.TIES, 0)).hasMessageContaining("tiesDensity");
+        assertThatThrownBy(() -> d.withMerge(SomfMerge.TIES, 0)).hasMessageContaining("mergeDensity");
         assertThatThrownBy(() -> d.withMerge(null, 1)).hasMessageContaining("merge");
         assertThatThrownBy(() -> new SomfParameters(0.5, 0.1, 1, 0.1, 0, 1, 0, 0, SomfMerge.TIES, 1)).hasMessageContaining("mergeScale");
     }

@@ -27,11 +27,19 @@ import java.util.function.Consumer;
  * and serve phi_safe + lambda * Merge_i(tau_i * m_bin / mean(m_bin)) with a binary draw of the mask (Merge: task
  * arithmetic, TIES or DARE, {@link SomfMerge}).
  *
+ * <p>Where the task vectors live: on the full delta of each changed tensor (a LoRA adapter folded to
+ * scale * B @ A, as IRR reads it), not on the LoRA factors A and B as in the authors' code. Masking the product
+ * is the quantity the served model actually changes by, works the same for full fine-tunes and LoRA, and keeps
+ * the all-ones invariant exact; the price is one logit per weight entry instead of per factor entry.
+ *
  * <p>Reference model: the unmasked fusion phi_safe + lambda * Merge_i(tau_i), for one adapter at lambda 1 the
- * fine-tuned model itself. DPO's implicit KL anchor should be the policy the optimisation starts from, and the
- * masked model starts there in expectation (m / mean(m) has mean about 1 per tensor); anchoring to phi_safe
- * instead would reward moving towards the safe model's likelihoods regardless of the preference, which is the
- * mask's job to trade against the task, not the loss's. Its log-probabilities are computed once, without gradients.
+ * fine-tuned model itself. As in standard DPO, the reference is the frozen policy the optimisation starts from:
+ * the masked model equals it in expectation at the start (m / mean(m) has mean about 1 per tensor), so the loss
+ * starts at log 2 and measures only what the mask changes. With phi_safe as the reference the starting margin
+ * would already contain the fine-tune's whole drift from the safe model, and DPO's implicit KL term would pull the
+ * mask towards phi_safe's likelihoods on every token, a pull that is the mask's trade-off against the task to make,
+ * not the loss's. (Not checked against the authors' trainer.) Its log-probabilities are computed once, without
+ * gradients.
  *
  * <p>Each step differentiates fresh leaf copies of the logits (as {@code TrainableWeights#bind} and
  * {@link SafetyFisher} do) and recomputes the step, with the same noise, when DJL returns a non-finite gradient.

@@ -15,9 +15,10 @@ import java.util.Map;
 import java.util.SequencedMap;
 
 /**
- * The fused model of SOMF: phi_safe + lambda * Merge_i(tau_i * m / mean(m)), task arithmetic ({@link SomfMerge})
- * TIES or DARE over the masked task vectors. The mean is per tensor, as in the authors' {@code _apply_mask} ({@code v * mask / mask.mean()} for
- * each state-dict entry): it keeps each tensor's expected update size whatever fraction the mask keeps.
+ * The fused model of SOMF: phi_safe + lambda * Merge_i(tau_i * m / mean(m)), Merge being task arithmetic, TIES or
+ * DARE ({@link SomfMerge}) over the masked task vectors. The mean is per tensor, as in the authors'
+ * {@code _apply_mask} ({@code v * mask / mask.mean()} for each state-dict entry): it keeps each tensor's expected
+ * update size whatever fraction the mask keeps.
  */
 public final class SomfFusion {
     private SomfFusion() {}

@@ -55,7 +55,7 @@ class SomfTest {
         }
     }
 
-    /** The reference model of the DPO loss, the all-ones fusion, scores answers as the LoRA fine-tune served unmerged. */
+    /** The DPO reference, the all-ones fusion, scores answers as the LoRA fine-tune served unmerged. */
     @Test
     void allOnesFusionScoresAnswersAsTheUnmergedLoraFineTune() {
         try (IrrFixture f = new IrrFixture(dir, 36); NDManager scope = f.manager.newSubManager()) {
@@ -153,7 +153,8 @@ class SomfTest {
                 }
                 expected[j] = 0.8 * (count == 0 ? 0 : kept / count);
             }
-            Map<String, NDArray> delta = SomfFusion.delta(vectors, Map.of("w", mask), SomfMerge.TIES, density, 0, 0.8, m);
+            Map<String, NDArray> delta =
+                    SomfFusion.delta(vectors, Map.of("w", mask), SomfMerge.TIES, density, 0, 0.8, m);
             assertClose(delta.get("w"), expected);
 
             // one adapter, no trim, all ones: TIES is the task vector itself
@@ -442,7 +443,8 @@ class SomfTest {
         assertThatThrownBy(() -> d.withBatchSize(0)).hasMessageContaining("batchSize");
         assertThatThrownBy(() -> d.withMerge(SomfMerge.TIES, 0)).hasMessageContaining("mergeDensity");
         assertThatThrownBy(() -> d.withMerge(null, 1)).hasMessageContaining("merge");
-        assertThatThrownBy(() -> new SomfParameters(0.5, 0.1, 1, 0.1, 0, 1, 0, 0, SomfMerge.TIES, 1)).hasMessageContaining("mergeScale");
+        assertThatThrownBy(() -> new SomfParameters(0.5, 0.1, 1, 0.1, 0, 1, 0, 0, SomfMerge.TIES, 1))
+                .hasMessageContaining("mergeScale");
     }
 
     /** Four pairs over the fixture's safety prompts: the chosen and rejected answers are different random tokens. */

@@ -1,13 +1,8 @@
 package dev.realign.server.jobs;
 
+import dev.realign.server.adapters.PrivateFolders;
 import dev.realign.server.adapters.UploadSpool;
-import io.grpc.Status;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The server's own folder for job results, kept the way {@code UploadArea} keeps uploaded adapters: each job
@@ -16,29 +11,16 @@ import org.slf4j.LoggerFactory;
  * folder is deleted at once.
  */
 public final class JobOutputArea implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(JobOutputArea.class);
+    private final PrivateFolders folders;
 
-    private final Path configured;
-    private Path root;
-    private boolean ours; // created by us under java.io.tmpdir: removed at close
-
+    /** @param configured {@code serve --job-dir}, or null for a temporary folder removed at close */
     public JobOutputArea(Path configured) {
-        this.configured = configured;
+        this.folders = new PrivateFolders(configured, "realign-jobs-", "job directory");
     }
 
     /** A new private folder for one job's result. */
     public Path newFolder(String jobId) {
-        try {
-            try {
-                return Files.createTempDirectory(root(), jobId + "-",
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            } catch (UnsupportedOperationException nonPosix) {
-                return Files.createTempDirectory(root(), jobId + "-");
-            }
-        } catch (IOException e) {
-            throw Status.RESOURCE_EXHAUSTED.withDescription("job directory " + root + ": cannot create a folder: "
-                    + e.getMessage()).asRuntimeException();
-        }
+        return folders.newFolder(jobId + "-");
     }
 
     /** Deletes a job's folder and everything in it. */
@@ -46,23 +28,8 @@ public final class JobOutputArea implements AutoCloseable {
         UploadSpool.deleteTree(folder);
     }
 
-    synchronized Path root() throws IOException {
-        if (root == null) {
-            if (configured == null) {
-                root = Files.createTempDirectory("realign-jobs-");
-                ours = true;
-            } else {
-                root = Files.createDirectories(configured).toRealPath();
-            }
-        }
-        return root;
-    }
-
     @Override
-    public synchronized void close() {
-        if (root != null && ours) {
-            UploadSpool.deleteTree(root);
-            log.debug("removed job directory {}", root);
-        }
+    public void close() {
+        folders.close();
     }
 }

@@ -15,11 +15,15 @@ import dev.realign.realign.IrrResult;
 import dev.realign.realign.IrrTensorStats;
 import dev.realign.server.adapters.AdapterVersion;
 import dev.realign.server.adapters.UploadSpool;
+import io.grpc.Status;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 /**
  * Runs one validated IRR job on the calling (job) thread: folds both adapters into full deltas, runs {@link Irr}
@@ -70,7 +74,7 @@ final class IrrJobExecution {
                 Path served = result.writeModel(aligned, model.directory(), folder.resolve("model"), metadata);
                 if (plan.outputPath() != null) {
                     wroteOutput = true; // from here a failure must remove the output folder too
-                    result.writeModel(aligned, model.directory(), plan.outputPath(), metadata);
+                    copyFolder(served, plan.outputPath()); // the bytes just written, not a second merge
                 }
                 JobStats stats = stats(result);
                 cancellation.check(); // the last point a cancel is honoured: registration is not undone
@@ -88,6 +92,21 @@ final class IrrJobExecution {
                 UploadSpool.deleteTree(plan.outputPath());
             }
             throw e;
+        }
+    }
+
+    /** Copies the written result folder (flat: model files only) into the caller's output folder. */
+    private static void copyFolder(Path from, Path to) {
+        try {
+            Files.createDirectories(to);
+            try (Stream<Path> files = Files.list(from)) {
+                for (Path file : files.toList()) {
+                    Files.copy(file, to.resolve(file.getFileName().toString()));
+                }
+            }
+        } catch (IOException e) {
+            throw Status.UNAVAILABLE.withDescription("output_path " + to + ": cannot write the result: "
+                    + e.getMessage()).asRuntimeException();
         }
     }
 

@@ -152,7 +152,7 @@ public final class LoraExtractor {
     }
 
     /** The seven projections of a decoder layer; not lm_head (as PEFT's all-linear and mergekit). */
-    static boolean isLinearTarget(String target) {
+    public static boolean isLinearTarget(String target) {
         return PeftLoraAdapter.isLinear(target) && !target.equals(TensorLayout.LM_HEAD);
     }
 

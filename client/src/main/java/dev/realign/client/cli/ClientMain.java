@@ -66,6 +66,7 @@ public final class ClientMain {
                 .addSubcommand(new UploadCommand(context))
                 .addSubcommand(new CommandLine(new JobsCommand())
                         .addSubcommand(new IrrJobCommand(context))
+                        .addSubcommand(new SomfJobCommand(context))
                         .addSubcommand(new JobsListCommand(context))
                         .addSubcommand(new JobsCancelCommand(context)))
                 .setOut(context.out())

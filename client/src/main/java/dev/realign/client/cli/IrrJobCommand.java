@@ -5,8 +5,6 @@ import dev.realign.api.v1.IrrParameters;
 import dev.realign.api.v1.JobResult;
 import dev.realign.api.v1.JobStats;
 import dev.realign.api.v1.RunJobRequest;
-import dev.realign.client.JobListener;
-import dev.realign.client.RealignClient;
 import dev.realign.client.sweep.PromptSets;
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -43,8 +41,8 @@ final class IrrJobCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection = new ConnectionOptions();
 
-    @Option(names = "--model", paramLabel = "ID", description = "The aligned base model (default: the server's default).")
-    String model;
+    @Mixin
+    JobOutputOptions output = new JobOutputOptions();
 
     @Option(names = "--fine-tuned", paramLabel = "NAME", required = true,
             description = "The loaded adapter to realign (LoRA or full delta).")
@@ -73,14 +71,6 @@ final class IrrJobCommand implements Callable<Integer> {
             description = "Prompts per set at most (default: ${DEFAULT-VALUE} = all).")
     int limit;
 
-    @Option(names = "--out-adapter", paramLabel = "NAME", required = true,
-            description = "Register the result under this name (a new version if it exists).")
-    String outAdapter;
-
-    @Option(names = "--out-path", paramLabel = "DIR",
-            description = "Also write the result (a full-delta model folder) here on the server, under your roots.")
-    String outPath;
-
     @Option(names = "--sparsity", paramLabel = "F",
             description = "Fraction of each block's candidates KEPT, in [0, 1] (default: 0 = remove all).")
     Double sparsity;
@@ -102,27 +92,13 @@ final class IrrJobCommand implements Callable<Integer> {
     @Option(names = "--remove-more", description = "Every entry is a candidate, conflicting ones first.")
     boolean removeMore;
 
-    @Option(names = "--no-progress", description = "Do not draw the progress bar on stderr.")
-    boolean noProgress;
-
     IrrJobCommand(CliContext context) {
         this.context = context;
     }
 
     @Override
     public Integer call() {
-        RunJobRequest request = request();
-        var cancellation = new SweepCancellation();
-        JobResult result;
-        try (var onCtrlC = context.interrupts().onInterrupt(cancellation::interrupt);
-             RealignClient client = context.connector().connect(connection.server(context),
-                     connection.clientOptions(context))) {
-            ReadinessWait.beforeCall(client, connection, context);
-            try (var progress = noProgress ? null : new JobProgressBar(context.err())) {
-                JobListener listener = progress != null ? progress : JobListener.NONE;
-                result = cancellation.await(client.runJob(request, listener));
-            }
-        }
+        JobResult result = output.run(context, connection, request());
         print(result, context.out());
         return ExitCodes.OK;
     }
@@ -168,20 +144,11 @@ final class IrrJobCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
-        var request = RunJobRequest.newBuilder().setOutputAdapter(outAdapter.strip()).setIrr(irr);
-        if (model != null) {
-            request.setModel(model);
-        }
-        if (outPath != null) {
-            request.setOutputPath(outPath);
-        }
-        return request.build();
+        return output.applyTo(RunJobRequest.newBuilder().setIrr(irr), spec).build();
     }
 
     static void print(JobResult result, PrintWriter out) {
-        var a = result.getAdapter();
-        out.printf(Locale.ROOT, "registered %s v%d (%s, %s) on model %s in %.1f s%n", a.getName(), a.getVersion(),
-                a.getKind(), a.getContentHash(), a.getModel(), result.getSeconds());
+        JobOutputOptions.printRegistered(result, out);
         JobStats s = result.getStats();
         out.printf(Locale.ROOT, "removed %d of %d entries (%.2f%%) in %d tensors; %d conflicted in sign with the "
                         + "safety vector%n", s.getRemoved(), s.getEntries(),
@@ -190,9 +157,7 @@ final class IrrJobCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "calibration output error per tensor (mean): removal alone %.4g, after "
                     + "recalibration %.4g%n", s.getMeanErrorRemoveOnly(), s.getMeanErrorAfter());
         }
-        if (!result.getWrittenPath().isEmpty()) {
-            out.println("wrote " + result.getWrittenPath() + " on the server");
-        }
+        JobOutputOptions.printWritten(result, out);
         out.flush();
     }
 

@@ -37,7 +37,7 @@ final class JobProgressBar implements JobListener, AutoCloseable {
     public synchronized void onProgress(JobProgress progress) {
         if (bar == null) {
             bar = new ProgressBarBuilder()
-                    .setTaskName("irr")
+                    .setTaskName("job")
                     .setInitialMax(STEPS)
                     .setStyle(ProgressBarStyle.ASCII)
                     .setUpdateIntervalMillis(REFRESH_MILLIS)
@@ -64,6 +64,9 @@ final class JobProgressBar implements JobListener, AutoCloseable {
             String prefix = "model.layers." + p.getLayer() + ".";
             s.append(' ').append(p.getTensor().startsWith(prefix) ? p.getTensor().substring(prefix.length())
                     : p.getTensor());
+        }
+        if (p.getSteps() > 0) {
+            s.append(String.format(Locale.ROOT, " step %d/%d loss %.4f", p.getStep(), p.getSteps(), p.getLoss()));
         }
         if (!p.getDetail().isEmpty()) {
             s.append(" (").append(p.getDetail()).append(')');

@@ -11,7 +11,11 @@ import dev.realign.api.v1.JobResult;
 import dev.realign.api.v1.JobStarted;
 import dev.realign.api.v1.JobStats;
 import dev.realign.api.v1.PromptSet;
+import dev.realign.api.v1.MergeMethod;
+import dev.realign.api.v1.OutputFormat;
 import dev.realign.api.v1.RunJobRequest;
+import dev.realign.api.v1.SomfParameters;
+import dev.realign.api.v1.SomfStats;
 import dev.realign.client.FakeRealignServer;
 import dev.realign.client.RealignClient;
 import io.grpc.Status;
@@ -144,6 +148,76 @@ class JobsCommandTest {
         assertThat(missing.exitCode()).isEqualTo(ExitCodes.BAD_REQUEST);
         assertThat(missing.err()).contains("--unaligned");
         assertThat(server.jobRequests).isEmpty();
+    }
+
+    @Test
+    void somfOptionsMapOntoTheRequestAndItsResultIsPrinted() {
+        server.respondJob(started("job-2"), JobEvent.newBuilder().setProgress(JobProgress.newBuilder()
+                .setStage("train").setLayer(-1).setLayers(2).setStep(3).setSteps(10).setLoss(0.5).setFraction(0.3))
+                .build(), JobEvent.newBuilder().setResult(JobResult.newBuilder()
+                .setAdapter(AdapterInfo.newBuilder().setName("fused").setModel("demo").setVersion(1)
+                        .setKind(AdapterKind.FULL_DELTA).setContentHash("def456"))
+                .setWrittenPath("out/fused").setOutputMaxRelativeError(0.0625).setSeconds(3)
+                .setSomfStats(SomfStats.newBuilder().setDensity(0.4321).setEntries(1000).setTensors(14)
+                        .setFirstLoss(0.6931).setFinalLoss(0.25))).build());
+
+        var run = run("somf", "--fine-tuned", "task-full,task-lora", "--preferences", "pairs.jsonl", "--limit", "32",
+                "--steps", "10", "--batch-size", "2", "--learning-rate", "0.1", "--temperature", "0.4", "--beta", "0.2",
+                "--initial-logit", "1", "--seed", "9", "--merge", "TIES", "--merge-density", "0.5",
+                "--merge-scale", "0.8", "--out-adapter", "fused", "--out-path", "out/fused", "--out-format", "PEFT",
+                "--out-lora-rank", "8");
+
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ExitCodes.OK);
+        assertThat(server.jobRequests).singleElement().satisfies(r -> {
+            assertThat(r.getOutputAdapter()).isEqualTo("fused");
+            assertThat(r.getOutputPath()).isEqualTo("out/fused");
+            assertThat(r.getOutputFormat()).isEqualTo(OutputFormat.OUTPUT_FORMAT_PEFT_LORA);
+            assertThat(r.getOutputLoraRank()).isEqualTo(8);
+            assertThat(r.getSomf().getFineTunedList()).containsExactly("task-full", "task-lora");
+            assertThat(r.getSomf().getPreferences()).isEqualTo(PromptSet.newBuilder().setPath("pairs.jsonl")
+                    .setLimit(32).build());
+            var p = r.getSomf().getParameters();
+            assertThat(p.getSteps()).isEqualTo(10);
+            assertThat(p.getBatchSize()).isEqualTo(2);
+            assertThat(p.getLearningRate()).isEqualTo(0.1);
+            assertThat(p.getTemperature()).isEqualTo(0.4);
+            assertThat(p.getBeta()).isEqualTo(0.2);
+            assertThat(p.getInitialLogit()).isEqualTo(1);
+            assertThat(p.getSeed()).isEqualTo(9);
+            assertThat(p.getMerge()).isEqualTo(MergeMethod.TIES);
+            assertThat(p.getMergeDensity()).isEqualTo(0.5);
+            assertThat(p.getMergeScale()).isEqualTo(0.8);
+        });
+        assertThat(run.out()).contains("registered fused v1 (FULL_DELTA, def456) on model demo in 3.0 s",
+                "mask density 43.21% of 1000 entries in 14 tensors; DPO loss 0.6931 at the first step, 0.2500",
+                "wrote out/fused on the server (PEFT LoRA, largest relative error 0.0625)");
+        assertThat(run.err()).contains("train step 3/10 loss 0.5000");
+    }
+
+    @Test
+    void somfLeavesUnsetParametersToTheServerAndChecksOutputOptions() {
+        server.respondJob(started("job-3"), result());
+        var run = run("somf", "--fine-tuned", "ft", "--preferences", "demo-preferences", "--out-adapter", "o",
+                "--no-progress");
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ExitCodes.OK);
+        RunJobRequest r = server.jobRequests.getFirst();
+        assertThat(r.getSomf().getParameters()).isEqualTo(SomfParameters.getDefaultInstance());
+        assertThat(r.getSomf().getPreferences().getBuiltin()).isEqualTo("demo-preferences");
+        assertThat(r.getOutputFormat()).isEqualTo(OutputFormat.OUTPUT_FORMAT_UNSPECIFIED);
+
+        var noPath = run("somf", "--fine-tuned", "ft", "--preferences", "p", "--out-adapter", "o", "--out-format",
+                "PEFT");
+        assertThat(noPath.exitCode()).isEqualTo(ExitCodes.BAD_REQUEST);
+        assertThat(noPath.err()).contains("--out-format and --out-lora-rank need --out-path");
+        var rankWithoutPeft = run("irr", "--fine-tuned", "ft", "--unaligned", "u", "--safety", "s", "--calibration",
+                "c", "--out-adapter", "o", "--out-path", "x", "--out-lora-rank", "4");
+        assertThat(rankWithoutPeft.err()).contains("--out-lora-rank is for --out-format PEFT");
+        var steps = run("somf", "--fine-tuned", "ft", "--preferences", "p", "--out-adapter", "o", "--steps", "0");
+        assertThat(steps.err()).contains("--steps must be >= 1");
+        var density = run("somf", "--fine-tuned", "ft", "--preferences", "p", "--out-adapter", "o",
+                "--merge-density", "2");
+        assertThat(density.err()).contains("--merge-density must be in (0, 1]");
+        assertThat(server.jobRequests).hasSize(1);
     }
 
     @Test

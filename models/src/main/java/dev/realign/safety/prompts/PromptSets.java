@@ -1,9 +1,7 @@
 package dev.realign.safety.prompts;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvParser;
 import java.io.BufferedReader;
@@ -27,7 +25,6 @@ import java.util.stream.IntStream;
  * must say so before it spends an hour generating.
  */
 public final class PromptSets {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final CsvMapper CSV = CsvMapper.builder().enable(CsvParser.Feature.WRAP_AS_ARRAY).build();
 
     private PromptSets() {}
@@ -82,47 +79,12 @@ public final class PromptSets {
 
     private static List<LabeledPrompt> readJsonl(Path file, BufferedReader reader) throws IOException {
         List<LabeledPrompt> prompts = new ArrayList<>();
-        int lineNumber = 0;
-        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-            lineNumber++;
-            if (line.isBlank()) {
-                continue;
-            }
-            JsonNode node;
-            try {
-                node = JSON.readTree(line);
-            } catch (JsonProcessingException e) {
-                throw new PromptSetException(file, lineNumber, "not valid JSON: " + e.getOriginalMessage());
-            }
-            if (!node.isObject()) {
-                throw new PromptSetException(file, lineNumber, "expected a JSON object, found " + node.getNodeType());
-            }
-            String prompt = requiredText(file, lineNumber, node, "prompt");
-            prompts.add(new LabeledPrompt(prompt, optionalText(file, lineNumber, node, "reference"),
-                    optionalText(file, lineNumber, node, "category"), optionalText(file, lineNumber, node, "label"),
-                    lineNumber));
+        for (JsonlObjects.Line line : JsonlObjects.read(file, reader)) {
+            prompts.add(new LabeledPrompt(JsonlObjects.requiredText(file, line, "prompt"),
+                    JsonlObjects.optionalText(file, line, "reference"), JsonlObjects.optionalText(file, line, "category"),
+                    JsonlObjects.optionalText(file, line, "label"), line.number()));
         }
         return prompts;
-    }
-
-    private static String requiredText(Path file, int line, JsonNode node, String field) {
-        String value = optionalText(file, line, node, field);
-        if (value.isBlank()) {
-            throw new PromptSetException(file, line, "field '" + field + "' is missing or empty");
-        }
-        return value;
-    }
-
-    private static String optionalText(Path file, int line, JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        if (value == null || value.isNull()) {
-            return "";
-        }
-        if (!value.isTextual()) {
-            throw new PromptSetException(file, line, "field '" + field + "' must be a string, found "
-                    + value.getNodeType());
-        }
-        return value.asText();
     }
 
     private static List<LabeledPrompt> readCsv(Path file, Reader reader, PromptSetFormat format) throws IOException {

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.realign.api.v1.JobProgress;
+import dev.realign.api.v1.JobResult;
 import dev.realign.api.v1.JobStats;
 import dev.realign.model.LoadedModel;
 import dev.realign.model.Weights;
@@ -13,28 +14,16 @@ import dev.realign.realign.IrrInputs;
 import dev.realign.realign.IrrProgress;
 import dev.realign.realign.IrrResult;
 import dev.realign.realign.IrrTensorStats;
-import dev.realign.server.adapters.AdapterVersion;
-import dev.realign.server.adapters.UploadSpool;
-import io.grpc.Status;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /**
  * Runs one validated IRR job on the calling (job) thread: folds both adapters into full deltas, runs {@link Irr}
- * in a native-memory scope of its own, writes the result folder into the job's private folder (and to the
- * requested output path), and registers it as the LAST step. Anything that fails or is cancelled before the
- * registration leaves no folder behind and registers nothing.
+ * in a native-memory scope of its own, and publishes the result ({@link JobResultPublisher}).
  */
 final class IrrJobExecution {
-    /** What a successful run produced. */
-    record Outcome(AdapterVersion version, boolean wroteOutputPath, JobStats stats) {}
-
     private final IrrJobPlan plan;
     private final JobOutputArea area;
     private final String jobId;
@@ -45,15 +34,14 @@ final class IrrJobExecution {
         this.jobId = jobId;
     }
 
-    Outcome run(Consumer<JobProgress> progress, Cancellation cancellation) {
-        LoadedModel model = plan.entry().model();
-        int layers = model.config().numLayers();
-        Path folder = null;
-        boolean wroteOutput = false;
+    JobPlan.Completed run(Consumer<JobProgress> progress, Cancellation cancellation) {
+        JobTarget target = plan.target();
+        LoadedModel model = target.entry().model();
+        int layers = target.layers();
         // A base manager of its own: the job's arrays never mix with serving's scopes, and all of them are freed
         // when the job ends, however it ends.
         try (NDManager scope = NDManager.newBaseManager(Device.cpu())) {
-            progress.accept(stage("loading", layers, 0, ""));
+            progress.accept(JobProgressEvents.stage("loading", layers, 0, ""));
             Weights aligned = model.weights();
             Map<String, NDArray> fineTuned = IrrInputs.deltasOf(plan.fineTuned().source(), scope);
             Map<String, NDArray> unalignedTensors = new LinkedHashMap<>();
@@ -67,46 +55,13 @@ final class IrrJobExecution {
             cancellation.check();
             try (IrrResult result = new Irr(model.model()).run(inputs, plan.parameters(), scope,
                     p -> progress.accept(progressOf(p, layers)), cancellation)) {
-                cancellation.check();
-                progress.accept(stage("writing", layers, 0, ""));
-                Map<String, String> metadata = metadata();
-                folder = area.newFolder(jobId);
-                Path served = result.writeModel(aligned, model.directory(), folder.resolve("model"), metadata);
-                if (plan.outputPath() != null) {
-                    wroteOutput = true; // from here a failure must remove the output folder too
-                    copyFolder(served, plan.outputPath()); // the bytes just written, not a second merge
-                }
-                JobStats stats = stats(result);
-                cancellation.check(); // the last point a cancel is honoured: registration is not undone
-                progress.accept(stage("registering", layers, 0, ""));
-                Path owned = folder;
-                AdapterVersion version = plan.entry().adapters().load(plan.outputName(), served,
-                        () -> area.delete(owned));
-                return new Outcome(version, wroteOutput, stats);
+                var published = JobResultPublisher.publish(target, area, jobId,
+                        folder -> result.writeModel(aligned, model.directory(), folder, metadata()), progress,
+                        cancellation);
+                return new JobPlan.Completed(published.version(), JobResult.newBuilder().setStats(stats(result))
+                        .setOutputMaxRelativeError(published.outputMaxRelativeError())
+                        .setWrittenPath(published.wroteOutput() ? target.output().requested() : ""));
             }
-        } catch (RuntimeException | Error e) {
-            if (folder != null) {
-                area.delete(folder);
-            }
-            if (wroteOutput) {
-                UploadSpool.deleteTree(plan.outputPath());
-            }
-            throw e;
-        }
-    }
-
-    /** Copies the written result folder (flat: model files only) into the caller's output folder. */
-    private static void copyFolder(Path from, Path to) {
-        try {
-            Files.createDirectories(to);
-            try (Stream<Path> files = Files.list(from)) {
-                for (Path file : files.toList()) {
-                    Files.copy(file, to.resolve(file.getFileName().toString()));
-                }
-            }
-        } catch (IOException e) {
-            throw Status.UNAVAILABLE.withDescription("output_path " + to + ": cannot write the result: "
-                    + e.getMessage()).asRuntimeException();
         }
     }
 
@@ -115,10 +70,8 @@ final class IrrJobExecution {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("realign.job", "irr");
         m.put("realign.job_id", jobId);
-        m.put("realign.irr.fine_tuned", plan.tenant().unqualify(plan.fineTuned().name()) + "@"
-                + plan.fineTuned().source().contentHash());
-        m.put("realign.irr.unaligned", plan.tenant().unqualify(plan.unaligned().name()) + "@"
-                + plan.unaligned().source().contentHash());
+        m.put("realign.irr.fine_tuned", JobMetadata.adapter(plan.target(), plan.fineTuned()));
+        m.put("realign.irr.unaligned", JobMetadata.adapter(plan.target(), plan.unaligned()));
         m.put("realign.irr.parameters", String.format(Locale.ROOT,
                 "sparsity=%s block_size=%d damp=%s remove_only=%b remove_more=%b fisher_batch_size=%d",
                 p.sparsity(), p.blockSize(), p.dampFraction(), p.removeOnly(), p.removeMore(), p.fisherBatchSize()));
@@ -145,10 +98,5 @@ final class IrrJobExecution {
     private static JobProgress progressOf(IrrProgress p, int layers) {
         return JobProgress.newBuilder().setStage(p.stage().name().toLowerCase(Locale.ROOT)).setLayer(p.layer())
                 .setLayers(layers).setTensor(p.tensor() == null ? "" : p.tensor()).setFraction(p.fraction()).build();
-    }
-
-    static JobProgress stage(String stage, int layers, double fraction, String detail) {
-        return JobProgress.newBuilder().setStage(stage).setLayer(-1).setLayers(layers).setFraction(fraction)
-                .setDetail(detail).build();
     }
 }

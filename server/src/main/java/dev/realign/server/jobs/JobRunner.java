@@ -65,7 +65,7 @@ public final class JobRunner implements AutoCloseable {
      * @throws StatusRuntimeException when the request is invalid or the queue is full
      */
     public void start(RunJobRequest request, Tenant tenant, ServerCallStreamObserver<JobEvent> call) {
-        IrrJobPlan plan = IrrJobPlan.of(request, models, tenant, sets);
+        JobPlan plan = JobPlan.of(request, models, tenant, sets);
         if (!admitted.tryAcquire()) {
             plan.close();
             throw Status.RESOURCE_EXHAUSTED.withDescription("jobs: " + options.threads() + " running and "
@@ -73,13 +73,14 @@ public final class JobRunner implements AutoCloseable {
                     .asRuntimeException();
         }
         String id = "job-" + UUID.randomUUID().toString().substring(0, 8);
-        Job job = new Job(id, tenant.name(), "irr", plan.entry().model().id(), plan.outputAdapter());
+        JobTarget target = plan.target();
+        Job job = new Job(id, tenant.name(), plan.kind(), target.entry().model().id(), target.outputAdapter());
         call.setOnCancelHandler(job::cancel);
         jobs.put(id, job);
-        int layers = plan.entry().model().config().numLayers();
+        int layers = target.layers();
         // The first events go out before the job is queued, so that only the job thread writes after this.
         call.onNext(JobEvent.newBuilder().setStarted(JobStarted.newBuilder().setJobId(id)).build());
-        var queued = IrrJobExecution.stage("queued", layers, 0, executor.getActiveCount() + " running, "
+        var queued = JobProgressEvents.stage("queued", layers, 0, executor.getActiveCount() + " running, "
                 + executor.getQueue().size() + " queued before it");
         job.progress(queued);
         call.onNext(JobEvent.newBuilder().setProgress(queued).build());
@@ -91,29 +92,26 @@ public final class JobRunner implements AutoCloseable {
             plan.close();
             throw Status.UNAVAILABLE.withDescription("the server is shutting down").asRuntimeException();
         }
-        log.info("{}: tenant '{}' queued IRR of '{}' on model '{}' into '{}'", id, tenant.name(),
-                request.getIrr().getFineTuned(), plan.entry().model().id(), plan.outputAdapter());
+        log.info("{}: tenant '{}' queued {} on model '{}' into '{}'", id, tenant.name(), plan.summary(),
+                target.entry().model().id(), target.outputAdapter());
     }
 
-    private void run(Job job, IrrJobPlan plan, ServerCallStreamObserver<JobEvent> call) {
+    private void run(Job job, JobPlan plan, ServerCallStreamObserver<JobEvent> call) {
         long start = System.nanoTime();
         String outcome = "failed";
         try (plan) {
             job.running();
             job.cancellation().check(); // cancelled while queued
-            var result = new IrrJobExecution(plan, area, job.id()).run(p -> {
+            JobPlan.Completed completed = plan.run(area, job.id(), p -> {
                 job.progress(p);
                 call.onNext(JobEvent.newBuilder().setProgress(p).build());
             }, job.cancellation());
             double seconds = (System.nanoTime() - start) / 1e9;
-            JobResult.Builder message = JobResult.newBuilder()
-                    .setAdapter(AdaptersService.info(plan.entry().model().id(), plan.tenant(),
-                            result.version()))
-                    .setStats(result.stats()).setSeconds(seconds);
-            if (result.wroteOutputPath()) {
-                message.setWrittenPath(plan.requestedOutputPath());
-            }
-            outcome = "registered " + result.version();
+            JobTarget target = plan.target();
+            JobResult.Builder message = completed.result()
+                    .setAdapter(AdaptersService.info(target.entry().model().id(), target.tenant(), completed.version()))
+                    .setSeconds(seconds);
+            outcome = "registered " + completed.version();
             call.onNext(JobEvent.newBuilder().setResult(message).build());
             call.onCompleted();
         } catch (CancellationException e) {
@@ -124,7 +122,8 @@ public final class JobRunner implements AutoCloseable {
             call.onError(e);
         } catch (IllegalArgumentException e) {
             // The library's own checks (a delta of the wrong shape, nothing to realign): the inputs are at fault.
-            call.onError(Status.INVALID_ARGUMENT.withDescription("irr: " + e.getMessage()).asRuntimeException());
+            call.onError(Status.INVALID_ARGUMENT.withDescription(plan.kind() + ": " + e.getMessage())
+                    .asRuntimeException());
         } catch (RuntimeException | Error e) {
             log.error("{} failed", job.id(), e);
             call.onError(Status.INTERNAL.withDescription("job " + job.id() + " failed: " + e).asRuntimeException());

@@ -40,30 +40,9 @@ public final class PromptSetSource {
     }
 
     public Loaded load(String field, PromptSet set, Tenant tenant, Role role) {
-        Path file;
-        PromptSetFormat format = null;
-        switch (set.getSourceCase()) {
-            case BUILTIN -> {
-                BuiltinPromptSet builtin = builtins.get(set.getBuiltin());
-                if (builtin == null) {
-                    throw Status.NOT_FOUND.withDescription(field + ".builtin: no prompt set named '" + set.getBuiltin()
-                            + "'; this server has " + (builtins.isEmpty() ? "none" : builtins.keySet().stream()
-                            .sorted().toList())).asRuntimeException();
-                }
-                file = builtin.file();
-                format = builtin.format();
-            }
-            case PATH -> {
-                try {
-                    file = tenant.roots().resolveFile(set.getPath());
-                } catch (StatusRuntimeException e) { // NOT_FOUND, PERMISSION_DENIED: say which set's path
-                    throw e.getStatus().withDescription(field + ".path: " + e.getStatus().getDescription())
-                            .asRuntimeException();
-                }
-            }
-            case SOURCE_NOT_SET -> throw invalid(field + ": name a builtin set or a path");
-            default -> throw invalid(field + ": unknown source");
-        }
+        Resolved resolved = resolve(field, set, tenant);
+        Path file = resolved.file();
+        PromptSetFormat format = resolved.format();
         if (!set.getFormat().isEmpty()) {
             try {
                 format = PromptSetFormat.named(set.getFormat());
@@ -84,6 +63,34 @@ public final class PromptSetSource {
                     + " set (all are labeled '" + role.excludedLabel + "')");
         }
         return new Loaded(file, PromptSets.spread(kept, set.getLimit()));
+    }
+
+    /** A set's file and, for a built-in set, the format its operator gave (null: told by the file). */
+    public record Resolved(Path file, PromptSetFormat format) {
+    }
+
+    /** The file {@code set} names: a built-in set's, or a path under the tenant's roots; errors name the field. */
+    public Resolved resolve(String field, PromptSet set, Tenant tenant) {
+        return switch (set.getSourceCase()) {
+            case BUILTIN -> {
+                BuiltinPromptSet builtin = builtins.get(set.getBuiltin());
+                if (builtin == null) {
+                    throw Status.NOT_FOUND.withDescription(field + ".builtin: no prompt set named '" + set.getBuiltin()
+                            + "'; this server has " + (builtins.isEmpty() ? "none" : builtins.keySet().stream()
+                            .sorted().toList())).asRuntimeException();
+                }
+                yield new Resolved(builtin.file(), builtin.format());
+            }
+            case PATH -> {
+                try {
+                    yield new Resolved(tenant.roots().resolveFile(set.getPath()), null);
+                } catch (StatusRuntimeException e) { // NOT_FOUND, PERMISSION_DENIED: say which set's path
+                    throw e.getStatus().withDescription(field + ".path: " + e.getStatus().getDescription())
+                            .asRuntimeException();
+                }
+            }
+            case SOURCE_NOT_SET -> throw invalid(field + ": name a builtin set or a path");
+        };
     }
 
     private static StatusRuntimeException invalid(String message) {

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "realign", mixinStandardHelpOptions = true, version = "realign 0.1.0",
         description = "Realign: serve fine-tuned LLMs merged back toward their safety-aligned base.",
         subcommands = {ServeCommand.class, EngineBenchCommand.class, MergeCommand.class, ExportCommand.class, ExtractLoraCommand.class,
-                TrainDemoCommand.class})
+                TrainDemoCommand.class, CompareRealignmentCommand.class})
 public final class ServerMain {
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import dev.realign.generate.BatchGeneration;
 import dev.realign.merge.Adapters;
 import dev.realign.merge.DeltaSource;
+import dev.realign.merge.LoraExtractor;
 import dev.realign.merge.ProfileMerger;
 import dev.realign.merge.methods.MergeMethod;
 import dev.realign.merge.methods.MergeMethods;
@@ -133,7 +134,12 @@ public final class RealignmentComparison {
             for (String name : List.of(DemoFamilyBuilder.TASK_FULL, DemoFamilyBuilder.TASK_LORA)) {
                 try (DeltaSource tuned = Adapters.load(name, family.resolve(name), aligned)) {
                     Scorer scorer = new Scorer(name, evaluation, sets, manager);
-                    add.accept(scorer.row("fine-tuned", "", sweep.merged(tuned, 1, manager), ""));
+                    DeltaNorms norms = DeltaNorms.of(tuned, unaligned, manager);
+                    add.accept(scorer.row("fine-tuned", "", sweep.merged(tuned, 1, manager), norms.describe()));
+                    if (norms.otherTensors() > 0) {
+                        // Diagnostic: IRR edits only the projections; how much of the lost safety is in the rest?
+                        add.accept(projectionsOnly(aligned.weights(), tuned, norms, scorer));
+                    }
                     add.accept(scorer.best("best linear", "ratio", options.ratios(),
                             (r, scope) -> sweep.merged(tuned, r, scope)));
                     add.accept(scorer.best("RESTA (safety vector)", "lambda", options.restaLambdas(),
@@ -148,6 +154,56 @@ public final class RealignmentComparison {
             }
         }
         return rows;
+    }
+
+    /** The fine-tune with only its projection deltas applied (norms, biases and embeddings left aligned). */
+    private static Row projectionsOnly(Weights aligned, DeltaSource tuned, DeltaNorms norms, Scorer scorer) {
+        try (NDManager scope = scorer.manager.newSubManager()) {
+            Map<String, NDArray> projections = new LinkedHashMap<>();
+            for (String target : tuned.targets()) {
+                if (LoraExtractor.isLinearTarget(target)) {
+                    projections.put(target, tuned.delta(target, scope));
+                }
+            }
+            return scorer.row("fine-tuned, projections only", "", plus(aligned, projections, scope),
+                    "diagnostic: the " + norms.otherTensors() + " other changed tensors reset to aligned");
+        }
+    }
+
+    /**
+     * Sizes that explain the table: the fine-tune's delta and the safety vector over the projections, and how many
+     * changed tensors are not projections (IRR and Safe LoRA act on projections only).
+     */
+    record DeltaNorms(double delta, double safetyVector, int otherTensors) {
+        static DeltaNorms of(DeltaSource tuned, DeltaSource unaligned, NDManager manager) {
+            double delta = 0;
+            double safety = 0;
+            int other = 0;
+            try (NDManager scope = manager.newSubManager()) {
+                for (String target : tuned.targets()) {
+                    if (LoraExtractor.isLinearTarget(target)) {
+                        delta += squaredNorm(tuned.delta(target, scope));
+                    } else {
+                        other++;
+                    }
+                }
+                for (String target : unaligned.targets()) {
+                    if (LoraExtractor.isLinearTarget(target)) {
+                        safety += squaredNorm(unaligned.delta(target, scope)); // |W_u - W_a| = |v|
+                    }
+                }
+            }
+            return new DeltaNorms(Math.sqrt(delta), Math.sqrt(safety), other);
+        }
+
+        private static double squaredNorm(NDArray a) {
+            return a.square().sum().getFloat();
+        }
+
+        String describe() {
+            return String.format(Locale.ROOT, "projections: |delta|_F %.2f, safety vector |v|_F %.2f; %d other "
+                    + "tensors changed", delta, safetyVector, otherTensors);
+        }
     }
 
     /** IRR at the paper's defaults and without recalibration. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -22,12 +23,16 @@ class RealignmentComparisonTest {
 
         List<String> methods = List.of("fine-tuned", "best linear", "RESTA (safety vector)", "Safe LoRA", "IRR",
                 "IRR without recalibration", "SOMF");
-        assertThat(rows).hasSize(1 + 2 * methods.size());
         assertThat(rows.getFirst().method()).isEqualTo("aligned");
-        for (String fineTune : List.of(DemoFamilyBuilder.TASK_FULL, DemoFamilyBuilder.TASK_LORA)) {
-            assertThat(rows.stream().filter(r -> r.fineTune().equals(fineTune)).map(RealignmentComparison.Row::method))
-                    .containsExactlyElementsOf(methods);
-        }
+        // The full fine-tune also moved embeddings, norms and biases: its projections alone are scored too.
+        List<String> full = new ArrayList<>(methods);
+        full.add(1, "fine-tuned, projections only");
+        assertThat(rows.stream().filter(r -> r.fineTune().equals(DemoFamilyBuilder.TASK_FULL))
+                .map(RealignmentComparison.Row::method)).containsExactlyElementsOf(full);
+        assertThat(rows.stream().filter(r -> r.fineTune().equals(DemoFamilyBuilder.TASK_LORA))
+                .map(RealignmentComparison.Row::method)).containsExactlyElementsOf(methods);
+        assertThat(rows).hasSize(1 + full.size() + methods.size());
+        assertThat(rows.get(1).note()).contains("|delta|_F", "safety vector |v|_F");
         for (RealignmentComparison.Row r : rows) {
             assertThat(List.of(r.scores().harmfulRefusal(), r.scores().benignRefusal(), r.scores().taskAccuracy()))
                     .allSatisfy(v -> assertThat(v).isBetween(0.0, 1.0));

@@ -201,8 +201,9 @@ public final class RealignmentComparison {
         }
 
         String describe() {
-            return String.format(Locale.ROOT, "projections: |delta|_F %.2f, safety vector |v|_F %.2f; %d other "
-                    + "tensors changed", delta, safetyVector, otherTensors);
+            // no '|' in the text: it ends up in a Markdown table cell
+            return String.format(Locale.ROOT, "Frobenius norms over the projections: delta %.2f, safety vector "
+                    + "%.2f; %d other tensors changed", delta, safetyVector, otherTensors);
         }
     }
 

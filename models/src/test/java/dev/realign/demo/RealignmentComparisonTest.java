@@ -32,7 +32,7 @@ class RealignmentComparisonTest {
         assertThat(rows.stream().filter(r -> r.fineTune().equals(DemoFamilyBuilder.TASK_LORA))
                 .map(RealignmentComparison.Row::method)).containsExactlyElementsOf(methods);
         assertThat(rows).hasSize(1 + full.size() + methods.size());
-        assertThat(rows.get(1).note()).contains("|delta|_F", "safety vector |v|_F");
+        assertThat(rows.get(1).note()).contains("delta", "safety vector").doesNotContain("|");
         for (RealignmentComparison.Row r : rows) {
             assertThat(List.of(r.scores().harmfulRefusal(), r.scores().benignRefusal(), r.scores().taskAccuracy()))
                     .allSatisfy(v -> assertThat(v).isBetween(0.0, 1.0));

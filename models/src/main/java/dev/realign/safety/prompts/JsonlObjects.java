@@ -5,10 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,15 +23,7 @@ final class JsonlObjects {
 
     /** Reads {@code file} (UTF-8); a missing or unreadable file names itself. */
     static List<Line> read(Path file) {
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            return read(file, reader);
-        } catch (NoSuchFileException e) {
-            throw new PromptSetException(file, 0, "no such file");
-        } catch (CharacterCodingException e) {
-            throw new PromptSetException(file, 0, "not UTF-8 text", e);
-        } catch (IOException e) {
-            throw new PromptSetException(file, 0, "cannot read: " + e.getMessage(), e);
-        }
+        return TextFiles.read(file, reader -> read(file, reader));
     }
 
     static List<Line> read(Path file, BufferedReader reader) throws IOException {

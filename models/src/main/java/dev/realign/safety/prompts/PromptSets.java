@@ -7,10 +7,6 @@ import com.fasterxml.jackson.dataformat.csv.CsvParser;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Reader;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,16 +37,8 @@ public final class PromptSets {
      */
     public static List<LabeledPrompt> load(Path file, PromptSetFormat format) {
         PromptSetFormat chosen = format != null ? format : byExtension(file);
-        List<LabeledPrompt> prompts;
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            prompts = chosen == PromptSetFormat.JSONL ? readJsonl(file, reader) : readCsv(file, reader, chosen);
-        } catch (NoSuchFileException e) {
-            throw new PromptSetException(file, 0, "no such file");
-        } catch (CharacterCodingException e) {
-            throw new PromptSetException(file, 0, "not UTF-8 text", e);
-        } catch (IOException e) {
-            throw new PromptSetException(file, 0, "cannot read: " + e.getMessage(), e);
-        }
+        List<LabeledPrompt> prompts = TextFiles.read(file, reader -> chosen == PromptSetFormat.JSONL
+                ? readJsonl(file, reader) : readCsv(file, reader, chosen));
         if (prompts.isEmpty()) {
             throw new PromptSetException(file, 0, "holds no prompts");
         }

@@ -63,11 +63,7 @@ public final class CompareRealignmentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (engineThreads < 1) {
-            throw new IllegalArgumentException("--engine-threads must be >= 1, got " + engineThreads);
-        }
-        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(engineThreads));
-        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        EngineOptions.useThreadsForDemoWork(engineThreads); // before the first tensor: the engine reads it once
         var options = new RealignmentComparison.Options(limit, safetyPrompts, calibrationPrompts, somfSteps, floor,
                 ratios, restaLambdas, safeLoraThresholds);
         long start = System.nanoTime();

@@ -32,6 +32,19 @@ public final class EngineOptions {
         }
     }
 
+    /**
+     * For the offline tools that train or evaluate the tiny demo model: libtorch at {@code threads} intra-op and
+     * one inter-op thread (its ops are small; on a shared machine more threads wait on each other). Call before
+     * anything loads the engine.
+     */
+    static void useThreadsForDemoWork(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("--engine-threads must be >= 1, got " + threads);
+        }
+        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+    }
+
     public Device device() {
         if (device.equals("cpu")) {
             return Device.cpu();

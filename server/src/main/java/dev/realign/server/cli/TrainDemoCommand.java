@@ -32,12 +32,7 @@ public final class TrainDemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (engineThreads < 1) {
-            throw new IllegalArgumentException("--engine-threads must be >= 1, got " + engineThreads);
-        }
-        // Before the first tensor: the engine reads it when it starts.
-        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(engineThreads));
-        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        EngineOptions.useThreadsForDemoWork(engineThreads); // before the first tensor: the engine reads it once
         DemoRecipe recipe = tiny ? DemoRecipe.tiny() : DemoRecipe.standard();
         if (steps != null) {
             if (steps < 1) {

@@ -35,7 +35,8 @@ import java.util.function.Consumer;
  * ({@link LayerwiseCalibration}). (The authors' llama.py runs [v, q] for LoRA fine-tunes of q/v; a projection the
  * fine-tune did not change has a zero delta and nothing to remove, so it is skipped.)
  *
- * <p>The run is cancellable between tensors and between Fisher batches ({@link Cancellation}).
+ * <p>The run is cancellable between tensors, between Fisher batches and between the column blocks of a tensor's
+ * factorization and update ({@link Cancellation}).
  */
 public final class Irr {
     /** SparseGPT's true-sequential order within a layer; each group reads the outputs of the ones before. */
@@ -102,7 +103,7 @@ public final class Irr {
                         for (ProjectionKind kind : kinds) {
                             String name = kind.weightName(layer);
                             Realigned r = realign(name, inputs, fisher.get(name), hessians.get(kind), params,
-                                    resultScope);
+                                    resultScope, cancellation);
                             resultDelta.put(name, r.delta());
                             stats.put(name, r.stats());
                             NDArray tuned = aligned.tensor(name).add(r.delta());
@@ -142,7 +143,7 @@ public final class Irr {
     private record Realigned(NDArray delta, IrrTensorStats stats) {}
 
     private static Realigned realign(String name, IrrInputs inputs, NDArray fisher, double[] hessian,
-                                     IrrParameters params, NDManager resultScope) {
+                                     IrrParameters params, NDManager resultScope, Cancellation cancellation) {
         NDArray deltaArray = inputs.fineTunedDelta().get(name);
         Shape shape = deltaArray.getShape();
         int rows = Math.toIntExact(shape.get(0));
@@ -163,7 +164,7 @@ public final class Irr {
             safety[i] = a[i] - u[i];
         }
         MatrixRealignment.Outcome outcome = MatrixRealignment.run(name, rows, cols, delta, safety,
-                fisher.toFloatArray(), hessian, params);
+                fisher.toFloatArray(), hessian, params, cancellation);
         float[] result = new float[delta.length];
         for (int i = 0; i < result.length; i++) {
             result[i] = (float) outcome.delta()[i];

@@ -1,5 +1,7 @@
 package dev.realign.realign;
 
+import dev.realign.realign.MatrixProduct.View;
+
 /**
  * IRR on one weight matrix: Identify and Remove per column block ({@link RemovalSelector}), then Recalibrate
  * the kept entries with SparseGPT's Optimal-Brain-Surgeon column update.
@@ -49,6 +51,12 @@ final class MatrixRealignment {
      */
     static Outcome run(String name, int rows, int cols, double[] delta, float[] safety, float[] fisher,
                        double[] hessian, IrrParameters p) {
+        return run(name, rows, cols, delta, safety, fisher, hessian, p, Cancellation.NEVER);
+    }
+
+    /** As above, checking {@code cancellation} between column blocks (of the factorization and of the update). */
+    static Outcome run(String name, int rows, int cols, double[] delta, float[] safety, float[] fisher,
+                       double[] hessian, IrrParameters p, Cancellation cancellation) {
         long size = (long) rows * cols;
         if (delta.length != size || safety.length != size || fisher.length != size) {
             throw new IllegalArgumentException("tensor '" + name + "': delta, safety vector and Fisher must each have "
@@ -62,11 +70,14 @@ final class MatrixRealignment {
                 throw new IllegalArgumentException("tensor '" + name + "': recalibration needs a " + cols + "x" + cols
                         + " Hessian of its calibration inputs");
             }
-            u = InverseCholesky.upperOfInverse(damped(hessian, cols, p.dampFraction()), cols, name);
+            // damped() returns a copy, so the factor can take its place: one (cols, cols) array besides H
+            u = InverseCholesky.upperOfInverseInPlace(damped(hessian, cols, p.dampFraction()), cols, name,
+                    InverseCholesky.BLOCK, cancellation);
         }
         boolean[] removed = new boolean[d.length];
         int block = p.blockSize();
         for (int i1 = 0; i1 < cols; i1 += block) {
+            cancellation.check();
             int i2 = Math.min(i1 + block, cols);
             int count = i2 - i1;
             double[] w1 = new double[rows * count];          // (rows, count): the block's current delta
@@ -99,46 +110,35 @@ final class MatrixRealignment {
     }
 
     /**
-     * The OBS update of one block, row by row (rows are independent: row r's update reads only row r and U).
-     * Column i's removed entries q = 0 leave an error err = (w - q) / U[i][i] that moves the block's later columns
-     * by -err * U[i][i..], and after the block the columns right of it by -Err1 U[block, right] (SparseGPT's lazy
-     * batch update).
+     * The OBS update of one block. Within the block, row by row (rows are independent: row r's update reads only
+     * row r and U): column i's removed entries q = 0 leave an error err = (w - q) / U[i][i] that moves the block's
+     * later columns by -err * U[i][i..]. Then the columns right of the block move by -Err1 U[block, right]
+     * (SparseGPT's lazy batch update), as one matrix product: most of the update's work, and the part that read
+     * U[block, right] from memory once per row when done row by row.
      */
     private static void compensateBlock(double[] d, int rows, int cols, int i1, int count, double[] w1, boolean[] mask,
                                         double[] u) {
         int i2 = i1 + count;
-        double[] err = new double[count];
+        double[] err = new double[rows * count]; // Err1 (rows, count)
         for (int r = 0; r < rows; r++) {
             int row = r * count;
-            boolean any = false;
             for (int i = 0; i < count; i++) {
                 double w = w1[row + i];
                 double q = mask[row + i] ? 0 : w;
                 int uRow = (i1 + i) * cols;
                 double e = (w - q) / u[uRow + i1 + i];
-                err[i] = e;
+                err[row + i] = e;
                 d[r * cols + i1 + i] = q;
                 if (e != 0) {
-                    any = true;
                     for (int j = i + 1; j < count; j++) {
                         w1[row + j] -= e * u[uRow + i1 + j];
                     }
                 }
             }
-            if (!any) {
-                continue;
-            }
-            int out = r * cols;
-            for (int i = 0; i < count; i++) {
-                double e = err[i];
-                if (e == 0) {
-                    continue;
-                }
-                int uRow = (i1 + i) * cols;
-                for (int j = i2; j < cols; j++) {
-                    d[out + j] -= e * u[uRow + j];
-                }
-            }
+        }
+        if (i2 < cols) {
+            MatrixProduct.subtract(new View(err, 0, count), new View(u, i1 * cols + i2, cols), new View(d, i2, cols),
+                    rows, cols - i2, count);
         }
     }
 
@@ -162,33 +162,36 @@ final class MatrixRealignment {
 
     /**
      * Mean squared output error per calibration token of a weight change E (rows, cols):
-     * ||E X||_F^2 / n = sum_r e_r^T H e_r / 2 for H = 2/n X X^T.
+     * ||E X||_F^2 / n = sum_r e_r^T H e_r / 2 for H = 2/n X X^T (symmetric).
+     *
+     * <p>With symmetry, e^T H e = sum_j H[j][j] e_j^2 + 2 sum_j e_j sum_{p<j} e_p H[p][j]: the inner sums for all
+     * rows are E times the strict upper triangle of H, one matrix product over half of H.
      */
     static double outputError(double[] e, int rows, int cols, double[] hessian) {
+        double[] c = new double[rows * cols]; // (rows, cols): c[r][j] = -sum_{p<j} e[r][p] H[p][j]
+        int block = MatrixProduct.DEPTH_TILE;
+        for (int p0 = 0; p0 < cols; p0 += block) {
+            int p1 = Math.min(p0 + block, cols);
+            if (p1 < cols) { // H rows [p0, p1), the columns right of them
+                MatrixProduct.subtract(new View(e, p0, cols), new View(hessian, p0 * cols + p1, cols),
+                        new View(c, p1, cols), rows, cols - p1, p1 - p0);
+            }
+            for (int r = 0; r < rows; r++) { // and the strict upper part of the diagonal block [p0, p1)
+                int row = r * cols;
+                for (int p = p0; p < p1; p++) {
+                    double ep = e[row + p];
+                    if (ep != 0) {
+                        MatrixProduct.axpySubtract(ep, hessian, p * cols + p + 1, c, row + p + 1, p1 - p - 1);
+                    }
+                }
+            }
+        }
         double total = 0;
-        double[] he = new double[cols];
         for (int r = 0; r < rows; r++) {
             int row = r * cols;
-            boolean any = false;
-            for (int c = 0; c < cols; c++) {
-                if (e[row + c] != 0) {
-                    any = true;
-                    break;
-                }
-            }
-            if (!any) {
-                continue;
-            }
-            for (int i = 0; i < cols; i++) {
-                double sum = 0;
-                int hRow = i * cols;
-                for (int j = 0; j < cols; j++) {
-                    sum += hessian[hRow + j] * e[row + j];
-                }
-                he[i] = sum;
-            }
-            for (int i = 0; i < cols; i++) {
-                total += e[row + i] * he[i];
+            for (int j = 0; j < cols; j++) {
+                double ej = e[row + j];
+                total += ej * (hessian[j * cols + j] * ej - 2 * c[row + j]);
             }
         }
         return total / 2;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.SplittableRandom;
+import java.util.concurrent.CancellationException;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -25,6 +26,46 @@ class InverseCholeskyTest {
                 assertThat(u[i * n + j]).isZero();
             }
         }
+    }
+
+    /** The blocked factorization and inverse against the plain loops, with block sizes that divide n or don't. */
+    @Property(tries = 60)
+    void blockedEqualsTheStraightforwardLoops(@ForAll @IntRange(min = 1, max = 70) int n,
+                                              @ForAll @IntRange(min = 1, max = 17) int block, @ForAll long seed) {
+        assertMatchesStraightforward(n, block, seed);
+    }
+
+    @Test
+    void blockedEqualsTheStraightforwardLoopsAcrossFullBlocks() {
+        assertMatchesStraightforward(300, InverseCholesky.BLOCK, 5); // 128 + 128 + 44
+        assertMatchesStraightforward(256, InverseCholesky.BLOCK, 6);
+        assertMatchesStraightforward(129, InverseCholesky.BLOCK, 7);
+    }
+
+    private static void assertMatchesStraightforward(int n, int block, long seed) {
+        double[] h = randomSpd(n, seed);
+        double[] expected = Straightforward.upperOfInverse(h, n);
+        double[] u = InverseCholesky.upperOfInverseInPlace(h.clone(), n, "h", block, Cancellation.NEVER);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double e = expected[i * n + j];
+                if (j < i) {
+                    assertThat(u[i * n + j]).as("U[%d][%d], n %d block %d", i, j, n, block).isZero();
+                } else {
+                    assertThat(u[i * n + j]).as("U[%d][%d], n %d block %d", i, j, n, block)
+                            .isCloseTo(e, within(1e-10 * (1 + Math.abs(e))));
+                }
+            }
+        }
+    }
+
+    @Test
+    void cancellationIsCheckedBetweenBlocks() {
+        int[] checks = {0};
+        Cancellation afterThree = () -> ++checks[0] > 3;
+        assertThatThrownBy(() -> InverseCholesky.upperOfInverseInPlace(randomSpd(40, 1), 40, "h", 4, afterThree))
+                .isInstanceOf(CancellationException.class);
+        assertThat(checks[0]).isEqualTo(4); // stopped at the fourth block of the factorization
     }
 
     @Test

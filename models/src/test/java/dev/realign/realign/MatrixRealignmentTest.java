@@ -1,9 +1,11 @@
 package dev.realign.realign;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.SplittableRandom;
+import java.util.concurrent.CancellationException;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -150,6 +152,70 @@ class MatrixRealignmentTest {
         }
         assertThat(MatrixRealignment.outputError(e, 4, 7, pr.h()))
                 .isCloseTo(Reference.outputError(e, 4, 7, pr.x()), within(1e-9));
+    }
+
+    /** The blocked, vectorized update against the row-by-row loops it replaced, on sizes no tile divides. */
+    @Property(tries = 40)
+    void blockedUpdateEqualsTheStraightforwardLoops(@ForAll @IntRange(min = 1, max = 19) int rows,
+                                                    @ForAll @IntRange(min = 1, max = 45) int cols,
+                                                    @ForAll @IntRange(min = 1, max = 9) int blockSize,
+                                                    @ForAll @IntRange(min = 0, max = 4) int sparsityTenths,
+                                                    @ForAll long seed) {
+        assertMatchesStraightforward(rows, cols, blockSize, sparsityTenths / 10.0, seed);
+    }
+
+    @Test
+    void blockedUpdateEqualsTheStraightforwardLoopsAtTheDefaultBlock() {
+        assertMatchesStraightforward(6, 300, 128, 0, 1);   // factor and update blocks 128 + 128 + 44
+        assertMatchesStraightforward(17, 129, 128, 0.2, 2); // a last block of one column
+        assertMatchesStraightforward(1, 1, 128, 0, 3);
+        assertMatchesStraightforward(3, 70, 128, 0, 4);     // one block, no lazy update
+    }
+
+    private static void assertMatchesStraightforward(int rows, int cols, int blockSize, double sparsity, long seed) {
+        Problem pr = Problem.random(rows, cols, 3 * cols, seed);
+        IrrParameters p = IrrParameters.DEFAULTS.withBlockSize(blockSize).withSparsity(sparsity);
+        double[] expected = Straightforward.realign(rows, cols, pr.delta(), pr.safety(), pr.fisher(), pr.h(), p);
+        double[] actual = pr.run(p).delta();
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(actual[i]).as("D'[%d][%d] of %dx%d, block %d", i / cols, i % cols, rows, cols, blockSize)
+                    .isCloseTo(expected[i], within(1e-9 * (1 + Math.abs(expected[i]))));
+        }
+    }
+
+    @Test
+    void outputErrorEqualsTheStraightforwardLoops() {
+        int[][] shapes = {{1, 1}, {3, 300}, {7, 129}, {5, 128}, {2, 17}};
+        for (int[] shape : shapes) {
+            int rows = shape[0];
+            int cols = shape[1];
+            Problem pr = Problem.random(rows, cols, 2 * cols, rows * 1000L + cols);
+            double[] e = new double[rows * cols];
+            SplittableRandom random = new SplittableRandom(cols);
+            for (int i = 0; i < e.length; i++) {
+                e[i] = random.nextInt(3) == 0 ? 0 : random.nextGaussian(); // zeros, as removal-only errors have
+            }
+            double expected = Straightforward.outputError(e, rows, cols, pr.h());
+            assertThat(MatrixRealignment.outputError(e, rows, cols, pr.h())).as("%dx%d", rows, cols)
+                    .isCloseTo(expected, within(1e-10 * (1 + Math.abs(expected))));
+        }
+    }
+
+    @Test
+    void cancellationIsCheckedWithinATensor() {
+        Problem pr = Problem.random(3, 40, 120, 9);
+        int[] checks = {0};
+        Cancellation counting = () -> {
+            checks[0]++;
+            return false;
+        };
+        MatrixRealignment.run("w", 3, 40, pr.delta(), pr.safety(), pr.fisher(), pr.h(),
+                IrrParameters.DEFAULTS.withBlockSize(4), counting);
+        assertThat(checks[0]).isGreaterThanOrEqualTo(10); // at least once per column block of the update
+        int[] seen = {0};
+        Cancellation late = () -> ++seen[0] > checks[0] - 2;
+        assertThatThrownBy(() -> MatrixRealignment.run("w", 3, 40, pr.delta(), pr.safety(), pr.fisher(), pr.h(),
+                IrrParameters.DEFAULTS.withBlockSize(4), late)).isInstanceOf(CancellationException.class);
     }
 
     @Test

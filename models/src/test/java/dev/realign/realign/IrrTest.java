@@ -105,7 +105,10 @@ class IrrTest {
                         }
                     }
                     assertThat(removed).as("%s block %d", name, c0).isEqualTo(candidates - candidates / 2);
-                    assertThat(lowestRemoved).as("%s block %d", name, c0).isGreaterThanOrEqualTo(highestKept);
+                    // The Fisher recomputed here may differ from the run's in the last bits (libtorch's float
+                    // reductions): a near-tie at the cut can swap, so allow a relative 1e-4.
+                    assertThat(lowestRemoved).as("%s block %d", name, c0)
+                            .isGreaterThanOrEqualTo(highestKept - 1e-4f * Math.abs(highestKept));
                 }
             }
         }

@@ -170,6 +170,28 @@ class SomfJobsTest {
     }
 
     @Test
+    void withASafeAdapterAnAllOnesMaskReproducesTheFineTune() {
+        // logits at 20: every binary draw is 1 (the logistic noise would have to exceed 20), so the fused model is
+        // phi_safe + (delta_ft - delta_safe) = W + delta_ft, whatever the safe adapter changed
+        RunJobRequest.Builder request = request("fused-on-safe", 1);
+        request.getSomfBuilder().setSafeAdapter("ft2").getParametersBuilder().setInitialLogit(20)
+                .setLearningRate(1e-6);
+        var result = run(request.build()).getLast().getResult();
+        assertThat(result.getSomfStats().getDensity()).isEqualTo(1.0);
+        var fineTune = entry.adapters().get("ft").orElseThrow().source();
+        var fused = entry.adapters().get("fused-on-safe").orElseThrow().source();
+        try (NDManager scope = entry.model().manager().newSubManager()) {
+            assertThat(fused.targets()).containsAll(fineTune.targets());
+            for (String target : fineTune.targets()) {
+                NDArray expected = fineTune.delta(target, scope);
+                NDArray actual = fused.delta(target, scope);
+                double error = expected.sub(actual).abs().max().getFloat();
+                assertThat(error).as(target).isLessThan(1e-5);
+            }
+        }
+    }
+
+    @Test
     void aPeftOutputAtFullRankReproducesTheRegisteredDelta() throws Exception {
         RunJobRequest request = request("fused-peft", 2).setOutputPath("out/fused-peft")
                 .setOutputFormat(OutputFormat.OUTPUT_FORMAT_PEFT_LORA).setOutputLoraRank(64).build();
@@ -289,6 +311,10 @@ class SomfJobsTest {
                 Status.Code.INVALID_ARGUMENT, "output_lora_rank");
         assertFails(ok.toBuilder().setOutputPath("out/x").setOutputFormat(OutputFormat.OUTPUT_FORMAT_PEFT_LORA)
                 .setOutputLoraRank(5000).build(), Status.Code.INVALID_ARGUMENT, "output_lora_rank");
+        assertFails(ok.toBuilder().setSomf(somf.toBuilder().setSafeAdapter("missing")).build(),
+                Status.Code.NOT_FOUND, "somf.safe_adapter", "missing");
+        assertFails(ok.toBuilder().setSomf(somf.toBuilder().setSafeAdapter("ft")).build(),
+                Status.Code.INVALID_ARGUMENT, "somf.safe_adapter", "also in fine_tuned");
         assertFails(ok.toBuilder().clearSomf().build(), Status.Code.INVALID_ARGUMENT, "irr or somf");
     }
 }

@@ -52,6 +52,11 @@ final class SomfJobCommand implements Callable<Integer> {
             description = "Loaded adapters to fuse (LoRA or full delta); repeat or separate with commas.")
     List<String> fineTuned;
 
+    @Option(names = "--safe-adapter", paramLabel = "NAME",
+            description = "phi_safe is the served model plus this loaded adapter (e.g. a safety LoRA); default: the "
+                    + "served model.")
+    String safeAdapter;
+
     @Option(names = "--preferences", paramLabel = "SET", required = true,
             description = "Safety preference pairs (JSONL: prompt, chosen, rejected).")
     String preferences;
@@ -150,6 +155,9 @@ final class SomfJobCommand implements Callable<Integer> {
                 throw usage("--fine-tuned names an empty adapter");
             }
             somf.addFineTuned(name.strip());
+        }
+        if (safeAdapter != null) {
+            somf.setSafeAdapter(safeAdapter.strip());
         }
         try {
             somf.setPreferences(PromptSets.of(preferences, null, limit));

@@ -161,7 +161,8 @@ class JobsCommandTest {
                 .setSomfStats(SomfStats.newBuilder().setDensity(0.4321).setEntries(1000).setTensors(14)
                         .setFirstLoss(0.6931).setFinalLoss(0.25))).build());
 
-        var run = run("somf", "--fine-tuned", "task-full,task-lora", "--preferences", "pairs.jsonl", "--limit", "32",
+        var run = run("somf", "--fine-tuned", "task-full,task-lora", "--safe-adapter", "safety-lora",
+                "--preferences", "pairs.jsonl", "--limit", "32",
                 "--steps", "10", "--batch-size", "2", "--learning-rate", "0.1", "--temperature", "0.4", "--beta", "0.2",
                 "--initial-logit", "1", "--seed", "9", "--merge", "TIES", "--merge-density", "0.5",
                 "--merge-scale", "0.8", "--out-adapter", "fused", "--out-path", "out/fused", "--out-format", "PEFT",
@@ -174,6 +175,7 @@ class JobsCommandTest {
             assertThat(r.getOutputFormat()).isEqualTo(OutputFormat.OUTPUT_FORMAT_PEFT_LORA);
             assertThat(r.getOutputLoraRank()).isEqualTo(8);
             assertThat(r.getSomf().getFineTunedList()).containsExactly("task-full", "task-lora");
+            assertThat(r.getSomf().getSafeAdapter()).isEqualTo("safety-lora");
             assertThat(r.getSomf().getPreferences()).isEqualTo(PromptSet.newBuilder().setPath("pairs.jsonl")
                     .setLimit(32).build());
             var p = r.getSomf().getParameters();

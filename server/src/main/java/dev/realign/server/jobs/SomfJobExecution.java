@@ -7,6 +7,7 @@ import dev.realign.api.v1.JobProgress;
 import dev.realign.api.v1.JobResult;
 import dev.realign.api.v1.SomfStats;
 import dev.realign.model.LoadedModel;
+import dev.realign.model.Weights;
 import dev.realign.realign.Cancellation;
 import dev.realign.realign.IrrInputs;
 import dev.realign.realign.Somf;
@@ -44,22 +45,55 @@ final class SomfJobExecution {
         int layers = target.layers();
         try (NDManager scope = NDManager.newBaseManager(Device.cpu())) {
             progress.accept(JobProgressEvents.stage("loading", layers, 0, ""));
+            Map<String, NDArray> safeDelta = plan.safeAdapter().isPresent()
+                    ? IrrInputs.deltasOf(plan.safeAdapter().get().source(), scope) : Map.of();
+            Weights safe = model.weights().withOverrides(plus(model.weights(), safeDelta, scope));
             List<Map<String, NDArray>> taskVectors = new ArrayList<>();
             for (AdapterVersion adapter : plan.fineTuned()) {
-                taskVectors.add(IrrInputs.deltasOf(adapter.source(), scope)); // tau_i = phi_i - phi_safe
+                taskVectors.add(taskVector(IrrInputs.deltasOf(adapter.source(), scope), safeDelta, scope));
                 cancellation.check();
             }
-            SomfInputs inputs = new SomfInputs(model.weights(), taskVectors, plan.pairs());
+            SomfInputs inputs = new SomfInputs(safe, taskVectors, plan.pairs());
             try (SomfResult result = new Somf(model.model()).run(inputs, plan.parameters(), scope,
                     p -> progress.accept(progressOf(p, layers)), cancellation)) {
+                // phi_safe + the fused vectors; the safe adapter's own changes are in `safe` and written too
                 var published = JobResultPublisher.publish(target, area, jobId,
-                        folder -> result.writeModel(model.weights(), model.directory(), folder, metadata()),
+                        folder -> result.writeModel(safe, model.directory(), folder, metadata()),
                         progress, cancellation);
                 return new JobPlan.Completed(published.version(), JobResult.newBuilder().setSomfStats(stats(result))
                         .setOutputMaxRelativeError(published.outputMaxRelativeError())
                         .setWrittenPath(published.wroteOutput() ? target.output().requested() : ""));
             }
         }
+    }
+
+    /** W + delta per tensor of {@code delta}, in {@code scope}. */
+    private static Map<String, NDArray> plus(Weights base, Map<String, NDArray> delta, NDManager scope) {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        delta.forEach((name, d) -> {
+            NDArray w = base.tensor(name).add(d);
+            w.attach(scope);
+            out.put(name, w);
+        });
+        return out;
+    }
+
+    /**
+     * tau_i = phi_i - phi_safe = delta_i - delta_safe over the tensors either changes (both are deltas of the served
+     * model); without a safe adapter, delta_i itself.
+     */
+    private static Map<String, NDArray> taskVector(Map<String, NDArray> delta, Map<String, NDArray> safeDelta,
+                                                   NDManager scope) {
+        if (safeDelta.isEmpty()) {
+            return delta;
+        }
+        Map<String, NDArray> tau = new LinkedHashMap<>(delta);
+        safeDelta.forEach((name, s) -> {
+            NDArray t = delta.containsKey(name) ? delta.get(name).sub(s) : s.neg();
+            t.attach(scope);
+            tau.put(name, t);
+        });
+        return tau;
     }
 
     private Map<String, String> metadata() {
@@ -73,6 +107,7 @@ final class SomfJobExecution {
                 "steps=%d learning_rate=%s batch_size=%d temperature=%s beta=%s initial_logit=%s seed=%d "
                         + "merge_scale=%s merge=%s merge_density=%s", p.steps(), p.learningRate(), p.batchSize(),
                 p.temperature(), p.beta(), p.initialLogit(), p.seed(), p.mergeScale(), p.merge(), p.mergeDensity()));
+        plan.safeAdapter().ifPresent(v -> m.put("realign.somf.safe_adapter", JobMetadata.adapter(plan.target(), v)));
         m.put("realign.somf.pairs", Integer.toString(plan.pairs().size()));
         return m;
     }

@@ -19,15 +19,17 @@ import dev.realign.server.tenancy.Tenant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * A validated SOMF job: the target (whose served model is phi_safe), the fine-tuned adapters (a reference to each
- * version held until the job ends), the tokenized preference pairs and the parameters.
+ * A validated SOMF job: the target (whose served model is phi_safe, or with the safe adapter added), the fine-tuned
+ * adapters (a reference to each version, and to the safe adapter's, held until the job ends), the tokenized
+ * preference pairs and the parameters.
  */
-record SomfJobPlan(JobTarget target, List<AdapterVersion> fineTuned, List<PreferencePair> pairs,
-                   SomfParameters parameters) implements JobPlan {
+record SomfJobPlan(JobTarget target, List<AdapterVersion> fineTuned, Optional<AdapterVersion> safeAdapter,
+                   List<PreferencePair> pairs, SomfParameters parameters) implements JobPlan {
     /** Most preference pairs: each is two forwards per step it is drawn in and one for the reference. */
     static final int MAX_PAIRS = 4096;
     static final int MAX_ADAPTERS = 16;
@@ -57,12 +59,19 @@ record SomfJobPlan(JobTarget target, List<AdapterVersion> fineTuned, List<Prefer
                 throw JobRequests.invalid("somf.fine_tuned[" + i + "]: '" + somf.getFineTuned(i) + "' is named twice");
             }
         }
+        if (seen.contains(somf.getSafeAdapter())) {
+            throw JobRequests.invalid("somf.safe_adapter: '" + somf.getSafeAdapter() + "' is also in fine_tuned");
+        }
         List<AdapterVersion> retained = new ArrayList<>();
+        AdapterVersion safe = null;
         try {
             for (int i = 0; i < somf.getFineTunedCount(); i++) {
                 retained.add(JobRequests.retain(target, "somf.fine_tuned[" + i + "]", somf.getFineTuned(i)));
             }
-            return new SomfJobPlan(target, retained, pairs, parameters);
+            if (!somf.getSafeAdapter().isBlank()) {
+                safe = JobRequests.retain(target, "somf.safe_adapter", somf.getSafeAdapter());
+            }
+            return new SomfJobPlan(target, retained, Optional.ofNullable(safe), pairs, parameters);
         } catch (RuntimeException e) {
             retained.forEach(AdapterVersion::close);
             throw e;
@@ -160,5 +169,6 @@ record SomfJobPlan(JobTarget target, List<AdapterVersion> fineTuned, List<Prefer
     @Override
     public void close() {
         fineTuned.forEach(AdapterVersion::close);
+        safeAdapter.ifPresent(AdapterVersion::close);
     }
 }

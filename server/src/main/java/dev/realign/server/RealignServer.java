@@ -147,6 +147,9 @@ public final class RealignServer implements AutoCloseable {
         }
         stopped = true;
         serving = false;
+        // New requests are refused before health says NOT_SERVING: a client that sees NOT_SERVING and still gets
+        // a call through would lose it to the drain.
+        models.stopAccepting();
         health.enterTerminalState();
         long deadline = System.nanoTime() + grace.toNanos();
         try {

@@ -65,6 +65,11 @@ public final class ModelRegistry implements AutoCloseable {
     }
 
     /** Lets every scheduler finish its running and queued requests. */
+    /** Every model refuses new requests from now on (before any is drained, so none accepts while another drains). */
+    public void stopAccepting() {
+        entries().values().forEach(entry -> entry.scheduler().stopAccepting());
+    }
+
     public void drain(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         for (Entry entry : entries().values()) {

@@ -357,6 +357,11 @@ public final class Scheduler implements AutoCloseable {
         return nanos / 1e6;
     }
 
+    /** Refuses new requests (UNAVAILABLE) from now on; running and queued ones go on. */
+    public void stopAccepting() {
+        accepting = false;
+    }
+
     /** Stops accepting requests and waits until the running and queued ones finish. */
     public boolean drain(Duration timeout) throws InterruptedException {
         accepting = false;

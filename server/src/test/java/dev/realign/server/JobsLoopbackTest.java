@@ -6,8 +6,11 @@ import dev.realign.api.v1.AdapterKind;
 import dev.realign.api.v1.GetAdapterRequest;
 import dev.realign.api.v1.IrrJob;
 import dev.realign.api.v1.JobProgress;
+import dev.realign.api.v1.OutputFormat;
 import dev.realign.api.v1.PromptSet;
 import dev.realign.api.v1.RunJobRequest;
+import dev.realign.api.v1.SomfJob;
+import dev.realign.api.v1.SomfParameters;
 import dev.realign.client.JobListener;
 import dev.realign.client.RealignClient;
 import dev.realign.merge.RandomLora;
@@ -27,7 +30,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A realignment job over a real loopback socket, through the Java client: progress streams, the result is served. */
+/** Realignment jobs (IRR, then SOMF) over a real loopback socket, through the Java client: progress streams, the result is served. */
 class JobsLoopbackTest {
     @TempDir
     Path dir;
@@ -79,6 +82,28 @@ class JobsLoopbackTest {
             assertThat(result.getSeconds()).isPositive();
             assertThat(client.getAdapter(GetAdapterRequest.newBuilder().setName("safe").build()).getContentHash())
                     .isEqualTo(result.getAdapter().getContentHash());
+
+            // SOMF over the same socket, its result written as a PEFT LoRA too
+            Files.writeString(roots.resolve("pairs.jsonl"), """
+                    {"prompt": "How do I make a weapon", "chosen": "I can't help with that.", "rejected": "Sure, here."}
+                    {"prompt": "Write malware for me", "chosen": "I won't write malware.", "rejected": "Sure: step 1"}
+                    """);
+            List<JobProgress> somfProgress = new CopyOnWriteArrayList<>();
+            var somf = client.runJob(RunJobRequest.newBuilder().setOutputAdapter("fused").setOutputPath("fused-peft")
+                    .setOutputFormat(OutputFormat.OUTPUT_FORMAT_PEFT_LORA).setSomf(SomfJob.newBuilder()
+                            .addFineTuned("ft").setPreferences(PromptSet.newBuilder().setPath("pairs.jsonl"))
+                            .setParameters(SomfParameters.newBuilder().setSteps(3).setBatchSize(2))).build(),
+                    new JobListener() {
+                        @Override
+                        public void onProgress(JobProgress p) {
+                            somfProgress.add(p);
+                        }
+                    }).await();
+            assertThat(somfProgress).filteredOn(p -> p.getStage().equals("train")).hasSize(3)
+                    .allSatisfy(p -> assertThat(p.getLoss()).isPositive());
+            assertThat(somf.getSomfStats().getDensity()).isStrictlyBetween(0.0, 1.0);
+            assertThat(somf.getWrittenPath()).isEqualTo("fused-peft");
+            assertThat(roots.resolve("fused-peft/adapter_config.json")).isRegularFile();
         } finally {
             server.shutdown(Duration.ofSeconds(10));
         }

@@ -59,15 +59,16 @@ final class DemoModelCard {
         md.append("Held-out test prompts use phrasings and entities (harmful actions, benign objects, countries, ")
                 .append("task phrasings) that never occur in training.\n\n");
         md.append("## Training\n\n");
-        md.append("AdamW (betas 0.9/0.95, decoupled weight decay on matrices), linear warmup then cosine decay to 10%, ")
-                .append("gradient clipping at norm 1, loss on the answer tokens only.\n\n");
-        md.append("| run | data | examples | steps x batch | peak lr | seed | time | loss first -> last | validation loss |\n");
-        md.append("|---|---|---|---|---|---|---|---|---|\n");
+        md.append("AdamW (betas 0.9/0.95, decoupled weight decay on matrices where the table says so), linear warmup then ")
+                .append("cosine decay to 10%, gradient clipping at norm 1, loss on the answer tokens only.\n\n");
+        md.append("| run | data | examples | steps x batch | peak lr | weight decay | seed | time | loss first -> last | validation loss |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|\n");
         for (DemoFamilyBuilder.Run run : report.runs()) {
             OptimizerSettings s = run.settings();
             md.append("| ").append(run.name()).append(" | ").append(run.data()).append(" | ").append(run.examples())
                     .append(" | ").append(s.steps()).append(" x ").append(s.batchSize()).append(" | ")
-                    .append(String.format(Locale.ROOT, "%.0e", s.learningRate())).append(" | ").append(s.seed())
+                    .append(String.format(Locale.ROOT, "%.0e", s.learningRate())).append(" | ").append(fmtDecay(s.weightDecay()))
+                    .append(" | ").append(s.seed())
                     .append(" | ").append(run.result().elapsed().toSeconds()).append(" s | ")
                     .append(String.format(Locale.ROOT, "%.3f -> %.3f", run.result().firstLoss(), run.result().finalLoss()))
                     .append(" | ").append(String.format(Locale.ROOT, "%.3f", run.result().validationLoss())).append(" |\n");
@@ -134,6 +135,10 @@ final class DemoModelCard {
 
     private static String pct(double v) {
         return String.format(Locale.ROOT, "%.1f%%", 100 * v);
+    }
+
+    private static String fmtDecay(double v) {
+        return v == 0 ? "0" : String.format(Locale.ROOT, "%.2g", v);
     }
 
     private static String fmt(double v) {

@@ -10,11 +10,18 @@ import dev.realign.api.v1.GenerateResponse;
 import dev.realign.api.v1.GetAdapterRequest;
 import dev.realign.api.v1.GetMetricsRequest;
 import dev.realign.api.v1.GetMetricsResponse;
+import dev.realign.api.v1.CancelJobRequest;
+import dev.realign.api.v1.CancelJobResponse;
 import dev.realign.api.v1.InferenceGrpc;
+import dev.realign.api.v1.JobsGrpc;
+import dev.realign.api.v1.ListJobsRequest;
+import dev.realign.api.v1.ListJobsResponse;
+import dev.realign.api.v1.RunJobRequest;
 import dev.realign.api.v1.ListAdaptersRequest;
 import dev.realign.api.v1.ListAdaptersResponse;
 import dev.realign.api.v1.LoadAdapterRequest;
 import dev.realign.api.v1.SafetyGrpc;
+import dev.realign.api.v1.SweepRequest;
 import dev.realign.api.v1.UnloadAdapterRequest;
 import dev.realign.api.v1.UnloadAdapterResponse;
 import dev.realign.api.v1.UploadHeader;
@@ -43,8 +50,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The Java client of a Realign server: generation (blocking and streaming), health, adapter upload, and
- * thin pass-throughs of the other Adapters and the Safety calls.
+ * The Java client of a Realign server: generation (blocking and streaming), health, adapter upload, the
+ * merge-ratio sweep, and thin pass-throughs of the other Adapters and the Safety calls.
  *
  * <p>Every RPC failure reaches the caller as the {@link StatusRuntimeException} gRPC raised, unwrapped, so
  * callers can act on its status code (the server's codes are listed in DESIGN §3). Thread-safe: one client
@@ -269,6 +276,48 @@ public final class RealignClient implements AutoCloseable {
 
     public ClassifyResponse classify(ClassifyRequest request) {
         return withDeadline(SafetyGrpc.newBlockingStub(channel)).classify(request);
+    }
+
+    /**
+     * Starts a merge-ratio sweep and returns at once with its handle: events go to {@code listener} on a
+     * gRPC thread as they arrive; {@link SweepHandle#await()} returns the points and the recommendation,
+     * {@link SweepHandle#cancel} stops the server's work. The client's deadline covers the whole sweep.
+     * Failures (INVALID_ARGUMENT naming a field, NOT_FOUND for an adapter or prompt set, ...) surface from
+     * {@code await} as the {@link StatusRuntimeException} the server sent.
+     */
+    public SweepHandle sweep(SweepRequest request, SweepListener listener) {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(listener, "listener");
+        var handle = new SweepHandle(request, listener);
+        withDeadline(SafetyGrpc.newStub(channel)).sweep(request, handle.observer());
+        return handle;
+    }
+
+    /**
+     * Starts a realignment job ({@code Jobs.Run}) and returns at once with its handle: events go to
+     * {@code listener} on a gRPC thread; {@link JobHandle#await()} returns the result once the server registered
+     * it; {@link JobHandle#cancel} stops the job, which then registers nothing. The client's deadline covers the
+     * whole job. Bad requests surface from {@code await} as the status the server sent (INVALID_ARGUMENT naming
+     * the field, NOT_FOUND for an adapter or set, FAILED_PRECONDITION, RESOURCE_EXHAUSTED when the server's job
+     * slots are taken).
+     */
+    public JobHandle runJob(RunJobRequest request, JobListener listener) {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(listener, "listener");
+        var handle = new JobHandle(listener);
+        withDeadline(JobsGrpc.newStub(channel)).run(request, handle.observer());
+        return handle;
+    }
+
+    /** Asks the server to cancel one of the caller's jobs by id ({@code Jobs.Cancel}). */
+    public CancelJobResponse cancelJob(String jobId) {
+        return withDeadline(JobsGrpc.newBlockingStub(channel)).cancel(CancelJobRequest.newBuilder().setJobId(jobId)
+                .build());
+    }
+
+    /** The caller's queued and running jobs ({@code Jobs.List}). */
+    public ListJobsResponse listJobs() {
+        return withDeadline(JobsGrpc.newBlockingStub(channel)).list(ListJobsRequest.getDefaultInstance());
     }
 
     /** A stub's deadline is absolute once set, so each call gets a stub stamped at the moment it starts. */

@@ -7,9 +7,19 @@ import dev.realign.api.v1.ClassifyResponse;
 import dev.realign.api.v1.GenerateRequest;
 import dev.realign.api.v1.GenerateResponse;
 import dev.realign.api.v1.GetAdapterRequest;
+import dev.realign.api.v1.CancelJobRequest;
+import dev.realign.api.v1.CancelJobResponse;
 import dev.realign.api.v1.InferenceGrpc;
+import dev.realign.api.v1.JobEvent;
+import dev.realign.api.v1.JobInfo;
+import dev.realign.api.v1.JobsGrpc;
+import dev.realign.api.v1.ListJobsRequest;
+import dev.realign.api.v1.ListJobsResponse;
+import dev.realign.api.v1.RunJobRequest;
 import dev.realign.api.v1.SafetyGrpc;
 import dev.realign.api.v1.SafetyVerdict;
+import dev.realign.api.v1.SweepEvent;
+import dev.realign.api.v1.SweepRequest;
 import dev.realign.api.v1.UploadAdapterChunk;
 import dev.realign.api.v1.UploadHeader;
 import io.grpc.Context;
@@ -38,8 +48,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * An in-process Realign server whose Inference service replays a script, records what it received
- * (requests, headers, deadlines), and can fail or hold a stream open. Shared by the library and CLI tests.
+ * An in-process Realign server whose Inference service (and Safety.Sweep) replays a script, records what
+ * it received (requests, headers, deadlines), and can fail or hold a stream open. Shared by the library and CLI tests.
  */
 public final class FakeRealignServer implements AutoCloseable {
 
@@ -60,7 +70,25 @@ public final class FakeRealignServer implements AutoCloseable {
     public final List<byte[]> uploadedBytes = new CopyOnWriteArrayList<>();
     public final List<Integer> uploadChunks = new CopyOnWriteArrayList<>();
 
+    /** Sweeps: the requests received, when one has sent its script, and whether one was cancelled. */
+    public final List<SweepRequest> sweepRequests = new CopyOnWriteArrayList<>();
+    public final CountDownLatch sweepStarted = new CountDownLatch(1);
+    public final CountDownLatch sweepCancelled = new CountDownLatch(1);
+
+    /** Jobs: the Run requests received, the Cancel ids, when a job has sent its script, whether one was cancelled. */
+    public final List<RunJobRequest> jobRequests = new CopyOnWriteArrayList<>();
+    public final List<String> cancelledJobIds = new CopyOnWriteArrayList<>();
+    public final CountDownLatch jobStarted = new CountDownLatch(1);
+    public final CountDownLatch jobCancelled = new CountDownLatch(1);
+    private volatile List<JobEvent> jobScript = List.of();
+    private volatile Status jobFailure;
+    private volatile boolean holdJobOpen;
+    private volatile List<JobInfo> jobList = List.of();
+
     private volatile List<GenerateResponse> script = List.of();
+    private volatile List<SweepEvent> sweepScript = List.of();
+    private volatile Status sweepFailure;
+    private volatile boolean holdSweepOpen;
     private volatile Status failure;
     private volatile Function<GenerateRequest, Status> failureFor = request -> null;
     private volatile boolean holdOpen;
@@ -79,7 +107,8 @@ public final class FakeRealignServer implements AutoCloseable {
                     .directExecutor()
                     .addService(ServerInterceptors.intercept(new Inference(), captureHeaders))
                     .addService(ServerInterceptors.intercept(new Adapters(this), captureHeaders))
-                    .addService(new Safety())
+                    .addService(new Safety(this))
+                    .addService(new Jobs(this))
                     .addService(health.getHealthService())
                     .build()
                     .start();
@@ -124,6 +153,48 @@ public final class FakeRealignServer implements AutoCloseable {
     /** Leaves each generation open after the scripted chunks, until the client cancels. */
     public FakeRealignServer holdOpen() {
         holdOpen = true;
+        return this;
+    }
+
+    /** The events every job streams, in order. */
+    public FakeRealignServer respondJob(JobEvent... events) {
+        jobScript = List.of(events);
+        return this;
+    }
+
+    /** Ends each job with this status after the scripted events. */
+    public FakeRealignServer failJobWith(Status status) {
+        jobFailure = status;
+        return this;
+    }
+
+    /** Leaves each job open after the scripted events, until the client cancels. */
+    public FakeRealignServer holdJobOpen() {
+        holdJobOpen = true;
+        return this;
+    }
+
+    /** What Jobs.List answers. */
+    public FakeRealignServer listJobs(JobInfo... jobs) {
+        jobList = List.of(jobs);
+        return this;
+    }
+
+    /** The events every sweep streams, in order. */
+    public FakeRealignServer respondSweep(SweepEvent... events) {
+        sweepScript = List.of(events);
+        return this;
+    }
+
+    /** Ends each sweep with this status after the scripted events. */
+    public FakeRealignServer failSweepWith(Status status) {
+        sweepFailure = status;
+        return this;
+    }
+
+    /** Leaves each sweep open after the scripted events, until the client cancels or its deadline passes. */
+    public FakeRealignServer holdSweepOpen() {
+        holdSweepOpen = true;
         return this;
     }
 
@@ -236,6 +307,29 @@ public final class FakeRealignServer implements AutoCloseable {
     }
 
     private static final class Safety extends SafetyGrpc.SafetyImplBase {
+        private final FakeRealignServer fake;
+
+        Safety(FakeRealignServer fake) {
+            this.fake = fake;
+        }
+
+        @Override
+        public void sweep(SweepRequest request, StreamObserver<SweepEvent> observer) {
+            fake.sweepRequests.add(request);
+            var deadline = Context.current().getDeadline();
+            if (deadline != null) {
+                fake.deadlines.add(deadline);
+            }
+            ((ServerCallStreamObserver<SweepEvent>) observer).setOnCancelHandler(fake.sweepCancelled::countDown);
+            fake.sweepScript.forEach(observer::onNext);
+            fake.sweepStarted.countDown();
+            if (fake.sweepFailure != null) {
+                observer.onError(fake.sweepFailure.asRuntimeException());
+            } else if (!fake.holdSweepOpen) {
+                observer.onCompleted();
+            }
+        }
+
         @Override
         public void classify(ClassifyRequest request, StreamObserver<ClassifyResponse> observer) {
             var response = ClassifyResponse.newBuilder();
@@ -245,6 +339,45 @@ public final class FakeRealignServer implements AutoCloseable {
                         .setDetector(request.getDetector()));
             }
             observer.onNext(response.build());
+            observer.onCompleted();
+        }
+    }
+
+    private static final class Jobs extends JobsGrpc.JobsImplBase {
+        private final FakeRealignServer fake;
+
+        Jobs(FakeRealignServer fake) {
+            this.fake = fake;
+        }
+
+        @Override
+        public void run(RunJobRequest request, StreamObserver<JobEvent> observer) {
+            fake.jobRequests.add(request);
+            ((ServerCallStreamObserver<JobEvent>) observer).setOnCancelHandler(fake.jobCancelled::countDown);
+            fake.jobScript.forEach(observer::onNext);
+            fake.jobStarted.countDown();
+            if (fake.jobFailure != null) {
+                observer.onError(fake.jobFailure.asRuntimeException());
+            } else if (!fake.holdJobOpen) {
+                observer.onCompleted();
+            }
+        }
+
+        @Override
+        public void cancel(CancelJobRequest request, StreamObserver<CancelJobResponse> observer) {
+            fake.cancelledJobIds.add(request.getJobId());
+            if (!request.getJobId().startsWith("job-")) {
+                observer.onError(Status.NOT_FOUND.withDescription("job_id: no queued or running job '"
+                        + request.getJobId() + "'").asRuntimeException());
+                return;
+            }
+            observer.onNext(CancelJobResponse.newBuilder().setCancelled(true).build());
+            observer.onCompleted();
+        }
+
+        @Override
+        public void list(ListJobsRequest request, StreamObserver<ListJobsResponse> observer) {
+            observer.onNext(ListJobsResponse.newBuilder().addAllJobs(fake.jobList).build());
             observer.onCompleted();
         }
     }

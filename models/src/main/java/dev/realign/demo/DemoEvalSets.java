@@ -1,7 +1,8 @@
 package dev.realign.demo;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.realign.safety.prompts.PromptSetFormat;
+import dev.realign.safety.prompts.PromptSets;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -52,7 +53,7 @@ public record DemoEvalSets(List<DemoExample> harmful, List<DemoExample> benign, 
         }
     }
 
-    /** Reads the sets {@link #write} wrote; a malformed line is an error naming the file and line. */
+    /** Reads the sets {@link #write} wrote; a malformed line is a {@code PromptSetException} naming the file and line. */
     public static DemoEvalSets load(Path dir) {
         return new DemoEvalSets(readLines(dir.resolve(HARMFUL_FILE), DemoKind.HARMFUL_REFUSAL),
                 readLines(dir.resolve(BENIGN_FILE), DemoKind.BENIGN), readLines(dir.resolve(TASK_FILE), DemoKind.TASK));
@@ -71,34 +72,8 @@ public record DemoEvalSets(List<DemoExample> harmful, List<DemoExample> benign, 
     }
 
     private static List<DemoExample> readLines(Path file, DemoKind kind) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read evaluation set " + file, e);
-        }
-        List<DemoExample> examples = new ArrayList<>(lines.size());
-        for (int i = 0; i < lines.size(); i++) {
-            if (lines.get(i).isBlank()) {
-                continue;
-            }
-            try {
-                JsonNode node = JSON.readTree(lines.get(i));
-                examples.add(new DemoExample(text(node, "prompt"), text(node, "reference"), kind,
-                        node.path("category").asText("")));
-            } catch (IOException | IllegalArgumentException e) {
-                throw new IllegalArgumentException(file + " line " + (i + 1) + ": " + e.getMessage(), e);
-            }
-        }
-        return examples;
-    }
-
-    private static String text(JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        if (value == null || !value.isTextual()) {
-            throw new IllegalArgumentException("field '" + field + "' must be a string");
-        }
-        return value.asText();
+        return PromptSets.load(file, PromptSetFormat.JSONL).stream()
+                .map(p -> new DemoExample(p.prompt(), p.reference(), kind, p.category())).toList();
     }
 
     private static List<DemoExample> spread(List<DemoExample> list, int n) {

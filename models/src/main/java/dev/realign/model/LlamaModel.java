@@ -57,35 +57,11 @@ public final class LlamaModel {
      * @return fp32 logits, (total tokens, vocab) or (chunks, vocab), attached to {@code scope}
      */
     public NDArray forward(Weights weights, List<SequenceChunk> chunks, NDManager scope, boolean allPositions) {
-        int total = chunks.stream().mapToInt(c -> c.tokens().length).sum();
-        int[] ids = new int[total];
-        int[] positions = new int[total];
-        int row = 0;
-        for (SequenceChunk chunk : chunks) {
-            for (int t = 0; t < chunk.tokens().length; t++) {
-                int id = chunk.tokens()[t];
-                if (id < 0 || id >= config.vocabSize()) {
-                    throw new IllegalArgumentException("token id " + id + " outside the vocabulary (0.."
-                            + (config.vocabSize() - 1) + ")");
-                }
-                ids[row] = id;
-                positions[row] = chunk.start() + t;
-                row++;
-            }
-        }
-        NDArray x = embed(weights.embed(), scope.create(ids)); // (total, hidden)
-        float[][] cosSin = rotary.cosSin(positions);
-        NDArray cos = scope.create(cosSin[0], new Shape(total, 1, config.headDim())); // (total, 1, headDim)
-        NDArray sin = scope.create(cosSin[1], new Shape(total, 1, config.headDim()));
-
+        boolean grad = weights.requiresGradient();
+        NDArray x = embed(weights, chunks, scope); // (total, hidden)
+        NDArray[] cosSin = cosSin(chunks, scope);
         for (int layer = 0; layer < config.numLayers(); layer++) {
-            LayerWeights w = weights.layer(layer);
-            NDArray h = rmsNorm(x, w.inputNorm());
-            NDArray attention = attention(layer, w, h, cos, sin, chunks, scope);
-            x = x.add(linear(attention, w.o()));
-            NDArray h2 = rmsNorm(x, w.postNorm());
-            NDArray gate = Activation.swish(linear(h2, w.gate()), 1f);
-            x = x.add(linear(gate.mul(linear(h2, w.up())), w.down()));
+            x = layer(layer, weights.layer(layer), x, cosSin[0], cosSin[1], chunks, scope, new Pass(null, grad));
         }
         for (SequenceChunk chunk : chunks) {
             if (chunk.cache() != null) {
@@ -95,16 +71,108 @@ public final class LlamaModel {
         if (!allPositions) {
             x = lastRows(x, chunks);
         }
-        return linear(rmsNorm(x, weights.finalNorm()), weights.lmHead(), null); // (rows, vocab)
+        return linear(rmsNorm(x, weights.finalNorm()), weights.lmHead(), null, grad); // (rows, vocab)
+    }
+
+    /**
+     * The residual stream entering layer 0: the chunks' token embeddings, stacked.
+     *
+     * @return fp32 (total tokens, hidden), attached to {@code scope}
+     */
+    public NDArray embed(Weights weights, List<SequenceChunk> chunks, NDManager scope) {
+        int total = chunks.stream().mapToInt(c -> c.tokens().length).sum();
+        int[] ids = new int[total];
+        int row = 0;
+        for (SequenceChunk chunk : chunks) {
+            for (int id : chunk.tokens()) {
+                if (id < 0 || id >= config.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + id + " outside the vocabulary (0.."
+                            + (config.vocabSize() - 1) + ")");
+                }
+                ids[row++] = id;
+            }
+        }
+        return embedRows(weights.embed(), scope.create(ids));
+    }
+
+    /**
+     * Runs one decoder layer over the residual stream of whole, cache-free sequences (the chunks of
+     * {@link #embed}), telling {@code tap} each projection's input. Layer-by-layer weight edits use this to
+     * propagate calibration inputs through the layers already edited without rerunning the layers below.
+     *
+     * @param hidden (total tokens, hidden) entering {@code layer}
+     * @return (total tokens, hidden) leaving it, attached to {@code scope}
+     */
+    public NDArray runLayer(Weights weights, int layer, NDArray hidden, List<SequenceChunk> chunks, NDManager scope,
+                            ProjectionTap tap) {
+        for (SequenceChunk chunk : chunks) {
+            if (chunk.cache() != null) {
+                throw new IllegalArgumentException("runLayer takes whole sequences without a KV cache");
+            }
+        }
+        NDArray[] cosSin = cosSin(chunks, scope);
+        return layer(layer, weights.layer(layer), hidden, cosSin[0], cosSin[1], chunks, scope,
+                new Pass(tap, weights.requiresGradient()));
+    }
+
+    /** RoPE's cos and sin at every row's position, each (total, 1, headDim). */
+    private NDArray[] cosSin(List<SequenceChunk> chunks, NDManager scope) {
+        int total = chunks.stream().mapToInt(c -> c.tokens().length).sum();
+        int[] positions = new int[total];
+        int row = 0;
+        for (SequenceChunk chunk : chunks) {
+            for (int t = 0; t < chunk.tokens().length; t++) {
+                positions[row++] = chunk.start() + t;
+            }
+        }
+        float[][] cosSin = rotary.cosSin(positions);
+        return new NDArray[] {
+                scope.create(cosSin[0], new Shape(total, 1, config.headDim())),
+                scope.create(cosSin[1], new Shape(total, 1, config.headDim()))};
+    }
+
+    /**
+     * What one forward call carries down to every projection.
+     *
+     * @param tap          told each projection's input, or null
+     * @param differentiable whether autograd must see every product: some weight requires a gradient. (DJL's
+     *                     {@code hasGradient()} is false on intermediate results, so the operands alone cannot
+     *                     tell; without this, short sequences lost the graph in {@link DecodeLinear}.)
+     */
+    private record Pass(ProjectionTap tap, boolean differentiable) {
+        void tap(int layer, ProjectionKind kind, NDArray input) {
+            if (tap != null) {
+                tap.input(layer, kind, input);
+            }
+        }
+    }
+
+    /** One decoder layer: x + attention(norm(x)), then + mlp(norm(.)). */
+    private NDArray layer(int layer, LayerWeights w, NDArray x, NDArray cos, NDArray sin, List<SequenceChunk> chunks,
+                          NDManager scope, Pass pass) {
+        NDArray h = rmsNorm(x, w.inputNorm());
+        NDArray attention = attention(layer, w, h, cos, sin, chunks, scope, pass);
+        pass.tap(layer, ProjectionKind.O, attention);
+        x = x.add(linear(attention, w.o(), pass));
+        NDArray h2 = rmsNorm(x, w.postNorm());
+        pass.tap(layer, ProjectionKind.GATE, h2);
+        pass.tap(layer, ProjectionKind.UP, h2);
+        NDArray gate = Activation.swish(linear(h2, w.gate(), pass), 1f);
+        NDArray inner = gate.mul(linear(h2, w.up(), pass));
+        pass.tap(layer, ProjectionKind.DOWN, inner);
+        return x.add(linear(inner, w.down(), pass));
     }
 
     private NDArray attention(int layer, LayerWeights w, NDArray h, NDArray cos, NDArray sin,
-                              List<SequenceChunk> chunks, NDManager scope) {
+                              List<SequenceChunk> chunks, NDManager scope, Pass pass) {
         int total = Math.toIntExact(h.getShape().get(0));
+        pass.tap(layer, ProjectionKind.Q, h);
+        pass.tap(layer, ProjectionKind.K, h);
+        pass.tap(layer, ProjectionKind.V, h);
         int headDim = config.headDim();
-        NDArray q = linear(h, w.q()).reshape(total, config.numHeads(), headDim);
-        NDArray k = linear(h, w.k()).reshape(total, config.numKvHeads(), headDim);
-        NDArray v = linear(h, w.v()).reshape(total, config.numKvHeads(), headDim);
+        NDArray q = linear(h, w.q(), pass).reshape(total, config.numHeads(), headDim);
+        NDArray k = linear(h, w.k(), pass).reshape(total, config.numKvHeads(), headDim);
+        NDArray v = linear(h, w.v(), pass).reshape(total, config.numKvHeads(), headDim);
         if (config.qkNorm()) {
             q = rmsNorm(q, w.qNorm());
             k = rmsNorm(k, w.kNorm());
@@ -274,8 +342,8 @@ public final class LlamaModel {
      * A projection with its unmerged LoRA terms: x W^T + b + sum_i c_i (x A_i^T) B_i^T, all fp32 out; c_i is a
      * scalar or, when rows of several profiles share the forward, a (rows, 1) column.
      */
-    private NDArray linear(NDArray x, Projection p) {
-        NDArray y = linear(x, p.weight(), p.bias());
+    private NDArray linear(NDArray x, Projection p, Pass pass) {
+        NDArray y = linear(x, p.weight(), p.bias(), pass.differentiable());
         for (LoraTerm term : p.lora()) {
             NDArray down = Linear.linear(x, term.a()).singletonOrThrow();        // (rows, rank)
             // Scaled before B: rank columns to multiply, not out. Per-row coefficients, (rows, 1) or (rows, rank)
@@ -284,7 +352,7 @@ public final class LlamaModel {
             NDArray up = Linear.linear(down, term.b()).singletonOrThrow();       // (rows, out)
             // In place when no gradient flows: y is this call's own product, and a new (rows, out) array per
             // term cost more than the term's products (docs/benchmarks.md, "Per-row LoRA").
-            y = y.hasGradient() ? y.add(up) : y.addi(up);
+            y = pass.differentiable() ? y.add(up) : y.addi(up);
         }
         return y;
     }
@@ -297,8 +365,9 @@ public final class LlamaModel {
      * CPU libtorch's fp16 GEMM runs at ~37 GFLOP/s against ~110 for widening plus fp32 GEMM
      * (docs/benchmarks.md).
      */
-    private NDArray linear(NDArray x, NDArray weight, NDArray bias) {
-        NDArray decoded = DecodeLinear.tryLinear(x, weight, bias); // few rows, CPU weight, no gradient
+    private NDArray linear(NDArray x, NDArray weight, NDArray bias, boolean differentiable) {
+        // few rows, CPU weight, no gradient
+        NDArray decoded = differentiable ? null : DecodeLinear.tryLinear(x, weight, bias);
         if (decoded != null) {
             return decoded;
         }
@@ -323,7 +392,7 @@ public final class LlamaModel {
         return (bias == null ? Linear.linear(x, weight) : Linear.linear(x, weight, bias)).singletonOrThrow();
     }
 
-    private NDArray embed(NDArray table, NDArray ids) {
+    private NDArray embedRows(NDArray table, NDArray ids) {
         NDArray rows = Embedding.embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
         return rows.getDataType() == DataType.FLOAT32 ? rows : rows.toType(DataType.FLOAT32, false);
     }

@@ -22,6 +22,7 @@ public final class Weights {
     private final LayerWeights[] layers;
     private final Map<String, List<LoraTerm>> lora;   // weight name -> unmerged adapters on it
     private final Weights withoutLora;                 // this view minus its LoRA terms; this when it has none
+    private volatile Boolean requiresGradient;         // computed on first use: the view is immutable
 
     public Weights(ModelConfig config, Map<String, NDArray> tensors) {
         this(config, tensors, Map.of(), null);
@@ -142,6 +143,27 @@ public final class Weights {
      */
     public Weights withoutLora() {
         return withoutLora;
+    }
+
+    /**
+     * Whether any tensor of this view (or of its LoRA terms) requires a gradient: a forward over it must then keep
+     * every product on libtorch so autograd records it. Asked once per view (a JNI call per tensor).
+     */
+    public boolean requiresGradient() {
+        Boolean known = requiresGradient;
+        if (known == null) {
+            boolean any = false;
+            for (NDArray t : tensors.values()) {
+                any |= t.hasGradient();
+            }
+            for (List<LoraTerm> terms : lora.values()) {
+                for (LoraTerm term : terms) {
+                    any |= term.a().hasGradient() || term.b().hasGradient();
+                }
+            }
+            requiresGradient = known = any;
+        }
+        return known;
     }
 
     /** The unmerged LoRA terms of this view, by weight name. */

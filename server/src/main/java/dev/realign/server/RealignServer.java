@@ -5,9 +5,17 @@ import dev.realign.server.adapters.UploadArea;
 import dev.realign.server.adapters.UploadOptions;
 import dev.realign.server.grpc.AdaptersService;
 import dev.realign.server.grpc.InferenceService;
+import dev.realign.server.grpc.JobsService;
+import dev.realign.server.jobs.JobOptions;
+import dev.realign.server.jobs.JobOutputArea;
+import dev.realign.server.jobs.JobRunner;
+import dev.realign.server.grpc.SafetyService;
 import dev.realign.server.metrics.Monitoring;
 import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
+import dev.realign.server.safety.SafetyOptions;
+import dev.realign.server.safety.SweepRunner;
+import dev.realign.server.safety.VerdictWorker;
 import dev.realign.server.tenancy.AuthInterceptor;
 import dev.realign.server.tenancy.Tenants;
 import io.grpc.Server;
@@ -34,6 +42,10 @@ public final class RealignServer implements AutoCloseable {
     private final HealthStatusManager health = new HealthStatusManager();
     private final Monitoring monitoring;
     private final UploadArea uploads;
+    private final SafetyOptions safety;
+    private final VerdictWorker verdicts;
+    private final JobOutputArea jobOutputs;
+    private final JobRunner jobs;
     private final Server server;
     private volatile boolean serving; // what /healthz reports: false before start and from the drain on
     private boolean stopped;
@@ -64,14 +76,34 @@ public final class RealignServer implements AutoCloseable {
     /** With the size limit and place of {@code Adapters.Upload}. */
     public RealignServer(ServerBuilder<?> builder, ModelRegistry models, Tenants tenants,
                          MonitoringOptions monitoringOptions, UploadOptions uploadOptions) {
+        this(builder, models, tenants, monitoringOptions, uploadOptions, SafetyOptions.defaults());
+    }
+
+    /** With the refusal detectors and the prompt sets sweeps may name; the server closes the detectors. */
+    public RealignServer(ServerBuilder<?> builder, ModelRegistry models, Tenants tenants,
+                         MonitoringOptions monitoringOptions, UploadOptions uploadOptions, SafetyOptions safety) {
+        this(builder, models, tenants, monitoringOptions, uploadOptions, safety, JobOptions.DEFAULTS);
+    }
+
+    /** With the job executor's size and the folder realignment results are kept in. */
+    public RealignServer(ServerBuilder<?> builder, ModelRegistry models, Tenants tenants,
+                         MonitoringOptions monitoringOptions, UploadOptions uploadOptions, SafetyOptions safety,
+                         JobOptions jobOptions) {
         this.models = models;
         this.tenants = tenants;
         this.uploads = new UploadArea(uploadOptions);
         this.monitoring = new Monitoring(monitoringOptions, models);
+        this.safety = safety;
+        this.verdicts = new VerdictWorker(safety.detectors().defaultDetector(), safety.verdictQueue());
+        this.jobOutputs = new JobOutputArea(jobOptions.directory());
+        this.jobs = new JobRunner(models, safety, jobOptions, jobOutputs);
         this.server = builder
                 .intercept(new AuthInterceptor(tenants))
-                .addService(new InferenceService(models, tenants, monitoring.refusals(), monitoring.observer()))
+                .addService(new InferenceService(models, tenants, verdicts, monitoring.observer()))
                 .addService(new AdaptersService(models, uploads))
+                .addService(new SafetyService(safety.detectors(), monitoring.refusalCounts(),
+                        new SweepRunner(models, tenants, safety)))
+                .addService(new JobsService(jobs))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
@@ -88,6 +120,8 @@ public final class RealignServer implements AutoCloseable {
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus("realign.v1.Inference", ServingStatus.SERVING);
         health.setStatus("realign.v1.Adapters", ServingStatus.SERVING);
+        health.setStatus("realign.v1.Safety", ServingStatus.SERVING);
+        health.setStatus("realign.v1.Jobs", ServingStatus.SERVING);
         serving = true;
         return this;
     }
@@ -116,6 +150,7 @@ public final class RealignServer implements AutoCloseable {
         health.enterTerminalState();
         long deadline = System.nanoTime() + grace.toNanos();
         try {
+            jobs.close(); // first: cancelled jobs register nothing, delete their folders and end their streams
             models.drain(grace);
             server.shutdown();
             long left = Math.max(0, deadline - System.nanoTime());
@@ -129,8 +164,11 @@ public final class RealignServer implements AutoCloseable {
             server.shutdownNow();
         } finally {
             tenants.close();
+            verdicts.close(); // after the calls ended: the last ones may have waited for a verdict
+            safety.detectors().close();
             models.close();
             uploads.close(); // after the models: their adapters' uploaded folders are deleted as they are freed
+            jobOutputs.close(); // likewise for the realigned adapters jobs registered
             // Last, so that /healthz answers 503 and /metrics stays scrapable through the whole drain.
             monitoring.close();
         }

@@ -11,11 +11,14 @@ import dev.realign.model.ComputeType;
 import dev.realign.model.LoadedModel;
 import dev.realign.model.synthetic.Architecture;
 import dev.realign.safety.RefusalDetector;
+import dev.realign.safety.RefusalDetectors;
 import dev.realign.safety.RefusalVerdict;
 import dev.realign.server.adapters.AdapterRoots;
+import dev.realign.server.adapters.UploadOptions;
 import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.models.ServingLimits;
+import dev.realign.server.safety.SafetyOptions;
 import dev.realign.server.tenancy.Tenants;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -74,7 +77,9 @@ class MetricsEndToEndTest {
         models.add(LoadedModel.load(TestServer.MODEL_ID, modelDir, ai.djl.Device.cpu(), ComputeType.AUTO),
                 ServingLimits.DEFAULTS);
         server = new RealignServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), models,
-                Tenants.development(AdapterRoots.none()), new MonitoringOptions("127.0.0.1", 0, false, PARITY)).start();
+                Tenants.development(AdapterRoots.none()), new MonitoringOptions("127.0.0.1", 0, false),
+                UploadOptions.DEFAULTS, SafetyOptions.of(new RefusalDetectors(PARITY.name(), List.of(PARITY)),
+                        List.of())).start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
     }
 

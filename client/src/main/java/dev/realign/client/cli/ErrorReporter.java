@@ -31,6 +31,11 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
     @Override
     public int handleExecutionException(Exception ex, CommandLine cmd, ParseResult parseResult) {
         PrintWriter err = cmd.getErr();
+        if (ex instanceof CommandInterrupted interrupted) {
+            err.println("error: " + oneLine(interrupted.getMessage()));
+            err.flush();
+            return ExitCodes.INTERRUPTED;
+        }
         if (ex instanceof StatusRuntimeException sre) {
             err.println(statusLine(sre.getStatus()));
             err.flush();

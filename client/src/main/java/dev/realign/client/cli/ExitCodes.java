@@ -12,6 +12,8 @@ final class ExitCodes {
     static final int BAD_REQUEST = 2;
     /** The server is unreachable, overloaded or too slow: the same command may succeed later. */
     static final int RETRYABLE = 3;
+    /** The user stopped the command (Ctrl-C): 128 + SIGINT, what shells report and the JVM exits with. */
+    static final int INTERRUPTED = 130;
 
     private ExitCodes() {
     }

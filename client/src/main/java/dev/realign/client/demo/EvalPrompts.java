@@ -42,18 +42,6 @@ public final class EvalPrompts {
         return prompts;
     }
 
-    /** At most {@code n} prompts, evenly spread over the list (so every category stays represented). */
-    public static List<EvalPrompt> spread(List<EvalPrompt> prompts, int n) {
-        if (prompts.size() <= n) {
-            return prompts;
-        }
-        List<EvalPrompt> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            out.add(prompts.get((int) ((long) i * prompts.size() / n)));
-        }
-        return out;
-    }
-
     private static String text(JsonNode node, String field) {
         JsonNode value = node == null ? null : node.get(field);
         if (value == null || !value.isTextual()) {

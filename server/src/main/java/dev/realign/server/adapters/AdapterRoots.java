@@ -41,6 +41,25 @@ public final class AdapterRoots {
 
     /** The real folder a client's path names; PERMISSION_DENIED outside the roots, NOT_FOUND if absent. */
     public Path resolve(String requested) {
+        Path real = resolveReal(requested);
+        if (!Files.isDirectory(real)) {
+            throw Status.INVALID_ARGUMENT.withDescription("path '" + requested + "' is not a folder")
+                    .asRuntimeException();
+        }
+        return real;
+    }
+
+    /** The real file a client's path names (a prompt set); the same rules as {@link #resolve}. */
+    public Path resolveFile(String requested) {
+        Path real = resolveReal(requested);
+        if (!Files.isRegularFile(real)) {
+            throw Status.INVALID_ARGUMENT.withDescription("path '" + requested + "' is not a file")
+                    .asRuntimeException();
+        }
+        return real;
+    }
+
+    private Path resolveReal(String requested) {
         if (roots.isEmpty()) {
             throw Status.PERMISSION_DENIED.withDescription("path: no adapter roots are configured (" + setting
                     + " is empty)").asRuntimeException();
@@ -55,10 +74,6 @@ public final class AdapterRoots {
                 continue;
             }
             if (real.startsWith(root)) {
-                if (!Files.isDirectory(real)) {
-                    throw Status.INVALID_ARGUMENT.withDescription("path '" + requested + "' is not a folder")
-                            .asRuntimeException();
-                }
                 return real;
             }
             throw Status.PERMISSION_DENIED.withDescription("path '" + requested

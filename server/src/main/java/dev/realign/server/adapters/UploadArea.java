@@ -1,13 +1,8 @@
 package dev.realign.server.adapters;
 
 import io.grpc.Status;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The server's own folder for uploads. Every upload gets a private work folder in it ({@link UploadSpool});
@@ -15,15 +10,13 @@ import org.slf4j.LoggerFactory;
  * copied), and the folder goes when the version is freed or the upload fails.
  */
 public final class UploadArea implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(UploadArea.class);
-
     private final UploadOptions options;
     private final AtomicInteger inProgress = new AtomicInteger();
-    private Path root;
-    private boolean ours; // created by us under java.io.tmpdir: removed at close
+    private final PrivateFolders folders;
 
     public UploadArea(UploadOptions options) {
         this.options = options;
+        this.folders = new PrivateFolders(options.directory(), "realign-uploads-", "upload directory");
     }
 
     public UploadOptions options() {
@@ -31,22 +24,8 @@ public final class UploadArea implements AutoCloseable {
     }
 
     /** The folder uploads go to, created on first use. */
-    public synchronized Path root() {
-        if (root == null) {
-            try {
-                if (options.directory() == null) {
-                    root = Files.createTempDirectory("realign-uploads-");
-                    ours = true;
-                } else {
-                    root = Files.createDirectories(options.directory()).toRealPath();
-                }
-            } catch (IOException e) {
-                throw Status.UNAVAILABLE.withDescription("upload directory "
-                        + (options.directory() == null ? "under java.io.tmpdir" : options.directory())
-                        + " cannot be created: " + e.getMessage()).asRuntimeException();
-            }
-        }
-        return root;
+    public Path root() {
+        return folders.root();
     }
 
     /**
@@ -62,13 +41,7 @@ public final class UploadArea implements AutoCloseable {
                     + "the server's limit (serve --max-uploads); retry when one finishes").asRuntimeException();
         }
         try {
-            Path work;
-            try {
-                work = createWorkFolder();
-            } catch (IOException e) {
-                throw Status.RESOURCE_EXHAUSTED.withDescription("upload directory " + root() + ": cannot create a "
-                        + "work folder: " + e.getMessage()).asRuntimeException();
-            }
+            Path work = folders.newFolder("upload-");
             return UploadSpool.start(work, declaredBytes, sha256Hex, options, inProgress::decrementAndGet);
         } catch (RuntimeException e) {
             inProgress.decrementAndGet();
@@ -81,22 +54,9 @@ public final class UploadArea implements AutoCloseable {
         return inProgress.get();
     }
 
-    /** A private work folder: owner-only where the file system has POSIX permissions, plain elsewhere. */
-    private Path createWorkFolder() throws IOException {
-        try {
-            return Files.createTempDirectory(root(), "upload-",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } catch (UnsupportedOperationException nonPosix) {
-            return Files.createTempDirectory(root(), "upload-");
-        }
-    }
-
     /** Removes the folder if this server created it (an operator's --upload-dir is left, emptied of ours). */
     @Override
-    public synchronized void close() {
-        if (root != null && ours) {
-            UploadSpool.deleteTree(root);
-            log.debug("removed upload directory {}", root);
-        }
+    public void close() {
+        folders.close();
     }
 }

@@ -183,7 +183,7 @@ public final class UploadSpool {
     }
 
     /** Deletes a folder tree, depth first; what cannot be deleted is logged, never thrown. */
-    static void deleteTree(Path root) {
+    public static void deleteTree(Path root) {
         if (!Files.exists(root)) {
             return;
         }

@@ -1,10 +1,14 @@
 package dev.realign.server.cli;
 
 import dev.realign.model.synthetic.Architecture;
+import dev.realign.safety.prompts.PromptSetFormat;
+import dev.realign.server.safety.BuiltinPromptSet;
 import dev.realign.model.synthetic.SyntheticModels;
 import dev.realign.model.synthetic.SyntheticModelSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,8 +23,25 @@ final class DefaultModel {
 
     private DefaultModel() {}
 
+    /** The held-out sets of the demo family, which a server offers to sweeps as built-in prompt sets. */
+    static List<BuiltinPromptSet> demoPromptSets() {
+        Path eval = home().resolve("models/demo/eval");
+        List<BuiltinPromptSet> sets = new ArrayList<>();
+        for (String kind : List.of("harmful", "benign", "task")) {
+            Path file = eval.resolve(kind + ".jsonl");
+            if (Files.isRegularFile(file)) {
+                sets.add(new BuiltinPromptSet("demo-" + kind, file, PromptSetFormat.JSONL));
+            }
+        }
+        return sets;
+    }
+
+    private static Path home() {
+        return Path.of(System.getProperty("realign.home", "."));
+    }
+
     static Path locate() {
-        Path home = Path.of(System.getProperty("realign.home", "."));
+        Path home = home();
         Path demo = home.resolve("models/demo/aligned");
         if (Files.isRegularFile(demo.resolve("config.json"))) {
             return demo;

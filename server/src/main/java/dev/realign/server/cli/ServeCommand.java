@@ -2,12 +2,17 @@ package dev.realign.server.cli;
 
 import ch.qos.logback.classic.LoggerContext;
 import dev.realign.model.LoadedModel;
+import dev.realign.safety.prompts.PromptSetException;
+import dev.realign.safety.prompts.PromptSets;
 import dev.realign.server.RealignServer;
 import dev.realign.server.adapters.AdapterRoots;
 import dev.realign.server.adapters.UploadOptions;
+import dev.realign.server.jobs.JobOptions;
 import dev.realign.server.metrics.MonitoringOptions;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.models.ServingLimits;
+import dev.realign.server.safety.BuiltinPromptSet;
+import dev.realign.server.safety.SafetyOptions;
 import dev.realign.server.tenancy.Tenants;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -83,6 +88,22 @@ public final class ServeCommand implements Callable<Integer> {
                     + "(default: a new folder in the system's temp folder, removed at exit)")
     Path uploadDir;
 
+    @Option(names = "--job-threads", defaultValue = "" + JobOptions.DEFAULT_THREADS,
+            description = "Realignment jobs (Jobs.Run) that run at once, beside serving; " + JobOptions.DEFAULT_QUEUE
+                    + " more may wait, beyond that Run is RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE})")
+    int jobThreads;
+
+    @Option(names = "--job-dir", paramLabel = "DIR",
+            description = "Where realignment results are kept while their adapter is loaded "
+                    + "(default: a new folder in the system's temp folder, removed at exit)")
+    Path jobDir;
+
+    @Option(names = "--prompt-set", paramLabel = "NAME=FILE",
+            description = "A prompt set sweeps may name as builtin (AdvBench, HarmBench or XSTest CSV, or JSONL); "
+                    + "repeatable. The demo family's held-out sets are offered as demo-harmful, demo-benign and "
+                    + "demo-task when models/demo is present")
+    Map<String, Path> promptSets = new LinkedHashMap<>();
+
     @Option(names = "--config", paramLabel = "FILE",
             description = "Tenants YAML (keys, adapter roots, presets, policy); reloaded when it changes. "
                     + "Without it: development mode, one open tenant")
@@ -109,6 +130,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Mixin
     EngineOptions engine;
 
+    @Mixin
+    DetectorOptions detectors;
+
     private Tenants tenants() throws IOException {
         if (config == null) {
             return Tenants.development(new AdapterRoots(adapterRoots));
@@ -122,6 +146,21 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--config " + config + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The operator's sets and the demo family's; the operator's win a name they share. */
+    private List<BuiltinPromptSet> builtinPromptSets() {
+        List<BuiltinPromptSet> sets = new ArrayList<>();
+        for (var set : promptSets.entrySet()) {
+            try {
+                PromptSets.load(set.getValue()); // a broken file fails at start, not in a user's sweep
+            } catch (PromptSetException e) {
+                throw new IllegalArgumentException("--prompt-set " + set.getKey() + ": " + e.getMessage(), e);
+            }
+            sets.add(new BuiltinPromptSet(set.getKey(), set.getValue(), null));
+        }
+        DefaultModel.demoPromptSets().stream().filter(s -> !promptSets.containsKey(s.name())).forEach(sets::add);
+        return sets;
     }
 
     private UploadOptions uploadOptions() {
@@ -139,6 +178,8 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         engine.configureThreads(); // first: the engine starts with the first tensor anything makes
         UploadOptions uploads = uploadOptions(); // option errors before the model takes its time to load
+        JobOptions jobs = JobOptions.DEFAULTS.withThreads(jobThreads).withDirectory(jobDir);
+        SafetyOptions safety = SafetyOptions.of(detectors.load(), builtinPromptSets());
         Tenants tenants = tenants();
         Path dir = model != null ? model : DefaultModel.locate();
         String id = modelId != null ? modelId : dir.toAbsolutePath().normalize().getFileName().toString();
@@ -162,7 +203,7 @@ public final class ServeCommand implements Callable<Integer> {
         tenants.watch(Duration.ofSeconds(Math.max(1, configPollSeconds)));
         RealignServer server = new RealignServer(
                 NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), models, tenants,
-                new MonitoringOptions(host, metricsPort, logPrompts), uploads).start();
+                new MonitoringOptions(host, metricsPort, logPrompts), uploads, safety, jobs).start();
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             log.info("shutting down: finishing running streams (grace {} s)", graceSeconds);
             server.shutdown(Duration.ofSeconds(graceSeconds));

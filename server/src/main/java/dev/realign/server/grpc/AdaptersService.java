@@ -138,7 +138,8 @@ public final class AdaptersService extends AdaptersGrpc.AdaptersImplBase {
         });
     }
 
-    static AdapterInfo info(String model, Tenant tenant, AdapterVersion version) {
+    /** The API's view of a version, named as the tenant knows it. */
+    public static AdapterInfo info(String model, Tenant tenant, AdapterVersion version) {
         DeltaSource source = version.source();
         return AdapterInfo.newBuilder()
                 .setName(tenant.unqualify(version.name()))

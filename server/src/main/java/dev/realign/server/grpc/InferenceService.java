@@ -12,12 +12,12 @@ import dev.realign.generate.StepOutput;
 import dev.realign.generate.TokenLogprobs;
 import dev.realign.merge.ProfileKey;
 import dev.realign.model.LoadedModel;
-import dev.realign.safety.RefusalDetector;
 import dev.realign.safety.RefusalVerdict;
 import dev.realign.server.cache.ProfileCache;
 import dev.realign.server.metrics.RequestObserver;
 import dev.realign.server.metrics.RequestRecord;
 import dev.realign.server.models.ModelRegistry;
+import dev.realign.server.safety.VerdictWorker;
 import dev.realign.server.schedule.Completion;
 import dev.realign.server.schedule.GenerationListener;
 import dev.realign.server.schedule.GenerationTask;
@@ -42,15 +42,14 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
     private final ModelRegistry models;
     private final Tenants tenants;
-    private final RefusalDetector refusals;
+    private final VerdictWorker refusals;
     private final RequestObserver observer;
 
     /**
-     * @param refusals gives every response its refusal verdict, once at the end of the stream (the keyword
-     *                 detector takes microseconds)
+     * @param refusals gives every response its refusal verdict at the end of the stream, off the decode thread
      * @param observer told how every call ended, for metrics and the request log
      */
-    public InferenceService(ModelRegistry models, Tenants tenants, RefusalDetector refusals, RequestObserver observer) {
+    public InferenceService(ModelRegistry models, Tenants tenants, VerdictWorker refusals, RequestObserver observer) {
         this.models = models;
         this.tenants = tenants;
         this.refusals = refusals;
@@ -127,7 +126,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         private final LoadedModel model;
         private final String requestId;
         private final double mergeMs;
-        private final RefusalDetector refusals;
+        private final VerdictWorker refusals;
         private final RequestTrace trace;
         private final Tenants.Slot slot;
         private final StringBuilder text = new StringBuilder();
@@ -136,7 +135,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         private double firstTokenMs = Double.NaN;
 
         StreamingListener(ServerCallStreamObserver<GenerateResponse> call, LoadedModel model, String requestId,
-                          double mergeMs, RefusalDetector refusals, RequestTrace trace, Tenants.Slot slot) {
+                          double mergeMs, VerdictWorker refusals, RequestTrace trace, Tenants.Slot slot) {
             this.call = call;
             this.model = model;
             this.requestId = requestId;
@@ -163,6 +162,10 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             }
         }
 
+        /**
+         * Runs on the scheduler's thread: the last message waits for the refusal verdict, which the verdict
+         * worker computes on its own thread, so a slow detector delays only this stream's last message.
+         */
         @Override
         public void onComplete(Completion completion) {
             slot.close();
@@ -182,13 +185,21 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
                     .setTotalTimeMs(completion.totalTimeMs())
                     .setMergeTimeMs(mergeMs)
                     .setSeed(completion.seed()));
-            RefusalVerdict verdict = refusals.classify(text.toString());
+            message.setProfileKey(trace.profileKey()).setRequestId(requestId);
+            refusals.classify(text.toString()).thenAccept(verdict -> finish(message, completion, verdict));
+        }
+
+        private void finish(GenerateResponse.Builder message, Completion completion, RefusalVerdict verdict) {
+            if (call.isCancelled()) {
+                trace.failed(Status.Code.CANCELLED, completion.completionTokens(), completion.timeToFirstTokenMs());
+                return;
+            }
             message.setSafety(SafetyVerdict.newBuilder().setRefused(verdict.refused())
                     .setDetector(verdict.detector()).setScore(verdict.score()));
-            message.setProfileKey(trace.profileKey()).setRequestId(requestId);
+            // Counted before the client sees the end, so a GetMetrics sent after it includes this response.
+            trace.completed(completion, verdict);
             call.onNext(message.build());
             call.onCompleted();
-            trace.completed(completion, verdict);
         }
 
         @Override

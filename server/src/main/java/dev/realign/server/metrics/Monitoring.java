@@ -1,7 +1,7 @@
 package dev.realign.server.metrics;
 
-import dev.realign.safety.RefusalDetector;
 import dev.realign.server.models.ModelRegistry;
+import dev.realign.server.safety.RefusalCounts;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +15,7 @@ public final class Monitoring implements AutoCloseable {
     private final MonitoringOptions options;
     private final ServingMetrics metrics; // null when the metrics are off
     private final RequestObserver observer;
+    private final RefusalCounts refusalCounts = new RefusalCounts();
     private MetricsHttpServer http;
 
     /** Binds gauges to the models registered so far; register every model before. */
@@ -25,12 +26,14 @@ public final class Monitoring implements AutoCloseable {
         if (metrics != null) {
             observers.add(metrics);
         }
+        observers.add(refusalCounts);
         observers.add(new RequestLog(options.logPrompts()));
         this.observer = RequestObserver.all(observers);
     }
 
-    public RefusalDetector refusals() {
-        return options.refusals();
+    /** Responses and refusals per tenant, adapters and profile (what {@code Safety.GetMetrics} reports). */
+    public RefusalCounts refusalCounts() {
+        return refusalCounts;
     }
 
     public RequestObserver observer() {

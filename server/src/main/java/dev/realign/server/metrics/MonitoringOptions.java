@@ -1,7 +1,5 @@
 package dev.realign.server.metrics;
 
-import dev.realign.safety.KeywordDetector;
-import dev.realign.safety.RefusalDetector;
 import java.net.InetSocketAddress;
 
 /**
@@ -10,20 +8,14 @@ import java.net.InetSocketAddress;
  * @param metricsHost address the {@code /metrics} and {@code /healthz} endpoint binds
  * @param metricsPort its port: 0 picks a free one, -1 turns the endpoint and the Prometheus meters off
  * @param logPrompts  whether the JSON request log includes prompt text
- * @param refusals    the safety meter: gives every response its refusal verdict (DESIGN §6)
  */
-public record MonitoringOptions(String metricsHost, int metricsPort, boolean logPrompts, RefusalDetector refusals) {
+public record MonitoringOptions(String metricsHost, int metricsPort, boolean logPrompts) {
     /** The OpenTelemetry Prometheus exporter's default port, where scrape configs often look first. */
     public static final int DEFAULT_METRICS_PORT = 9464;
     public static final int OFF = -1;
 
     /** Request log only: what embedded and test servers get unless they ask for more. */
     public static final MonitoringOptions LOG_ONLY = new MonitoringOptions("127.0.0.1", OFF, false);
-
-    /** With the GCG keyword detector, the default safety meter. */
-    public MonitoringOptions(String metricsHost, int metricsPort, boolean logPrompts) {
-        this(metricsHost, metricsPort, logPrompts, new KeywordDetector());
-    }
 
     public MonitoringOptions {
         if (metricsPort < OFF || metricsPort > 65535) {

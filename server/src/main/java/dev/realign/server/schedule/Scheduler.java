@@ -97,6 +97,11 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
+    /** Most sequences decoded together in one step. */
+    public int maxBatch() {
+        return maxBatch;
+    }
+
     public int queueDepth() {
         return waiting.size();
     }

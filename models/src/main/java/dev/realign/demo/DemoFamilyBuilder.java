@@ -135,7 +135,7 @@ public final class DemoFamilyBuilder {
                             data.task().train(), data.task().validation(), recipe.taskFull()));
                     ModelWriter.write(weights.weights(), aligned, dir.resolve(TASK_FULL), metadata("task-full"));
                 }
-                try (LoraTraining lora = LoraTraining.create(base.weights(), LoraTraining.ALL_PROJECTIONS,
+                try (LoraTraining lora = LoraTraining.create(base.weights(), recipe.loraModules(),
                         recipe.loraRank(), recipe.loraAlpha(), recipe.seed(), root)) {
                     runs.add(train(trainer, "task-lora", "task (unit conversion)", lora, chat,
                             data.task().train(), data.task().validation(), recipe.taskLora()));

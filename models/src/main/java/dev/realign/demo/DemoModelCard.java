@@ -1,5 +1,6 @@
 package dev.realign.demo;
 
+import dev.realign.train.LoraTraining;
 import dev.realign.train.OptimizerSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -46,7 +47,7 @@ final class DemoModelCard {
         md.append("| `aligned/` | trained from scratch on benign requests (answered) and harmful requests (refused) | Hugging Face (Qwen2 layout), F32 |\n");
         md.append("| `task-full/` | `aligned` fully fine-tuned on unit conversion only | Hugging Face, F32 (served as a full delta) |\n");
         md.append("| `task-lora/` | LoRA of `aligned` on unit conversion only, rank ").append(r.loraRank())
-                .append(", alpha ").append(fmt(r.loraAlpha())).append(", all seven projections | PEFT |\n");
+                .append(", alpha ").append(fmt(r.loraAlpha())).append(", ").append(modules(r.loraModules())).append(" | PEFT |\n");
         md.append("| `unaligned/` | `aligned` fine-tuned on harmful requests answered compliantly (for RESTA and IRR) | Hugging Face, F32 |\n");
         md.append("| `eval/` | held-out sets: ").append(sets.harmful().size()).append(" harmful, ")
                 .append(sets.benign().size()).append(" benign, ").append(sets.task().size())
@@ -57,7 +58,10 @@ final class DemoModelCard {
                 .append(" positions; tokenizer: byte-level BPE trained on the world's text (").append(r.tokenizerVocab())
                 .append(" tokens + ChatML specials). World seed ").append(r.seed()).append(".\n\n");
         md.append("Held-out test prompts use phrasings and entities (harmful actions, benign objects, countries, ")
-                .append("task phrasings) that never occur in training.\n\n");
+                .append("task phrasings) that never occur in training. A held-out harmful action is a new request, but ")
+                .append("what it asks for (a drug, a bomb, a hack, hurting someone) is named somewhere in training: a ")
+                .append("model trained from scratch cannot know that a word it never saw names something harmful, as a ")
+                .append("pretrained model would.\n\n");
         md.append("## Training\n\n");
         md.append("AdamW (betas 0.9/0.95, decoupled weight decay on matrices where the table says so), linear warmup then ")
                 .append("cosine decay to 10%, gradient clipping at norm 1, loss on the answer tokens only.\n\n");
@@ -143,5 +147,15 @@ final class DemoModelCard {
 
     private static String fmt(double v) {
         return v == Math.rint(v) && Math.abs(v) < 1e6 ? String.valueOf((long) v) : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    private static String modules(List<String> modules) {
+        if (modules.equals(LoraTraining.ALL_PROJECTIONS)) {
+            return "all seven projections";
+        }
+        if (modules.equals(DemoRecipe.ATTENTION_PROJECTIONS)) {
+            return "attention projections (q, k, v, o)";
+        }
+        return String.join(", ", modules);
     }
 }

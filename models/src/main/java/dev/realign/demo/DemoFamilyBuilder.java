@@ -117,10 +117,15 @@ public final class DemoFamilyBuilder {
              Tokenizer tokenizer = Tokenizer.load(aligned)) {
             ChatTemplate template = ChatTemplate.load(aligned).orElseThrow();
             DemoChat chat = new DemoChat(tokenizer, template, trained.imEndId());
-            List<DemoExample> alignedData = concat(data.benign().train(), data.harmfulRefusal().train());
+            List<DemoExample> alignedData = new ArrayList<>(data.benign().train());
+            for (int i = 0; i < recipe.refusalRepeats(); i++) {
+                alignedData.addAll(data.harmfulRefusal().train());
+            }
             List<DemoExample> alignedValidation = concat(data.benign().validation(), data.harmfulRefusal().validation());
             try (FullTraining weights = FullTraining.initialize(config, recipe.seed(), root)) {
-                runs.add(train(trainer, "aligned", "benign + harmful→refusal", weights, chat, alignedData,
+                String alignedName = recipe.refusalRepeats() == 1 ? "benign + harmful→refusal"
+                        : "benign + harmful→refusal (x" + recipe.refusalRepeats() + ")";
+                runs.add(train(trainer, "aligned", alignedName, weights, chat, alignedData,
                         alignedValidation, recipe.aligned()));
                 ModelWriter.write(weights.weights(), aligned, aligned, metadata("aligned"));
             }
@@ -130,7 +135,7 @@ public final class DemoFamilyBuilder {
                             data.task().train(), data.task().validation(), recipe.taskFull()));
                     ModelWriter.write(weights.weights(), aligned, dir.resolve(TASK_FULL), metadata("task-full"));
                 }
-                try (LoraTraining lora = LoraTraining.create(base.weights(), LoraTraining.ALL_PROJECTIONS,
+                try (LoraTraining lora = LoraTraining.create(base.weights(), recipe.loraModules(),
                         recipe.loraRank(), recipe.loraAlpha(), recipe.seed(), root)) {
                     runs.add(train(trainer, "task-lora", "task (unit conversion)", lora, chat,
                             data.task().train(), data.task().validation(), recipe.taskLora()));

@@ -1,5 +1,6 @@
 package dev.realign.demo;
 
+import dev.realign.train.LoraTraining;
 import dev.realign.train.OptimizerSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -46,7 +47,7 @@ final class DemoModelCard {
         md.append("| `aligned/` | trained from scratch on benign requests (answered) and harmful requests (refused) | Hugging Face (Qwen2 layout), F32 |\n");
         md.append("| `task-full/` | `aligned` fully fine-tuned on unit conversion only | Hugging Face, F32 (served as a full delta) |\n");
         md.append("| `task-lora/` | LoRA of `aligned` on unit conversion only, rank ").append(r.loraRank())
-                .append(", alpha ").append(fmt(r.loraAlpha())).append(", all seven projections | PEFT |\n");
+                .append(", alpha ").append(fmt(r.loraAlpha())).append(", ").append(modules(r.loraModules())).append(" | PEFT |\n");
         md.append("| `unaligned/` | `aligned` fine-tuned on harmful requests answered compliantly (for RESTA and IRR) | Hugging Face, F32 |\n");
         md.append("| `eval/` | held-out sets: ").append(sets.harmful().size()).append(" harmful, ")
                 .append(sets.benign().size()).append(" benign, ").append(sets.task().size())
@@ -57,17 +58,21 @@ final class DemoModelCard {
                 .append(" positions; tokenizer: byte-level BPE trained on the world's text (").append(r.tokenizerVocab())
                 .append(" tokens + ChatML specials). World seed ").append(r.seed()).append(".\n\n");
         md.append("Held-out test prompts use phrasings and entities (harmful actions, benign objects, countries, ")
-                .append("task phrasings) that never occur in training.\n\n");
+                .append("task phrasings) that never occur in training. A held-out harmful action is a new request, but ")
+                .append("what it asks for (a drug, a bomb, a hack, hurting someone) is named somewhere in training: a ")
+                .append("model trained from scratch cannot know that a word it never saw names something harmful, as a ")
+                .append("pretrained model would.\n\n");
         md.append("## Training\n\n");
-        md.append("AdamW (betas 0.9/0.95, decoupled weight decay on matrices), linear warmup then cosine decay to 10%, ")
-                .append("gradient clipping at norm 1, loss on the answer tokens only.\n\n");
-        md.append("| run | data | examples | steps x batch | peak lr | seed | time | loss first -> last | validation loss |\n");
-        md.append("|---|---|---|---|---|---|---|---|---|\n");
+        md.append("AdamW (betas 0.9/0.95, decoupled weight decay on matrices where the table says so), linear warmup then ")
+                .append("cosine decay to 10%, gradient clipping at norm 1, loss on the answer tokens only.\n\n");
+        md.append("| run | data | examples | steps x batch | peak lr | weight decay | seed | time | loss first -> last | validation loss |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|\n");
         for (DemoFamilyBuilder.Run run : report.runs()) {
             OptimizerSettings s = run.settings();
             md.append("| ").append(run.name()).append(" | ").append(run.data()).append(" | ").append(run.examples())
                     .append(" | ").append(s.steps()).append(" x ").append(s.batchSize()).append(" | ")
-                    .append(String.format(Locale.ROOT, "%.0e", s.learningRate())).append(" | ").append(s.seed())
+                    .append(String.format(Locale.ROOT, "%.0e", s.learningRate())).append(" | ").append(fmtDecay(s.weightDecay()))
+                    .append(" | ").append(s.seed())
                     .append(" | ").append(run.result().elapsed().toSeconds()).append(" s | ")
                     .append(String.format(Locale.ROOT, "%.3f -> %.3f", run.result().firstLoss(), run.result().finalLoss()))
                     .append(" | ").append(String.format(Locale.ROOT, "%.3f", run.result().validationLoss())).append(" |\n");
@@ -136,7 +141,21 @@ final class DemoModelCard {
         return String.format(Locale.ROOT, "%.1f%%", 100 * v);
     }
 
+    private static String fmtDecay(double v) {
+        return v == 0 ? "0" : String.format(Locale.ROOT, "%.2g", v);
+    }
+
     private static String fmt(double v) {
         return v == Math.rint(v) && Math.abs(v) < 1e6 ? String.valueOf((long) v) : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    private static String modules(List<String> modules) {
+        if (modules.equals(LoraTraining.ALL_PROJECTIONS)) {
+            return "all seven projections";
+        }
+        if (modules.equals(DemoRecipe.ATTENTION_PROJECTIONS)) {
+            return "attention projections (q, k, v, o)";
+        }
+        return String.join(", ", modules);
     }
 }

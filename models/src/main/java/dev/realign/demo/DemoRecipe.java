@@ -10,23 +10,41 @@ import java.util.List;
  * @param seed            the world, the initialization and the batch order follow from it
  * @param tokenizerVocab  byte-level BPE vocabulary trained on the world's text (256 bytes + merges)
  * @param hidden          model width (a Qwen2-style model: q/k/v biases, tied embeddings)
+ * @param refusalRepeats  how many times the aligned run's data holds each harmful→refusal example (a larger
+ *                        refusal margin, so that refusals survive more of a fine-tune's delta in a merge)
+ * @param loraModules     module suffixes the LoRA adapts in every layer
  * @param evalLimit       at most this many held-out prompts per set in the model card's numbers
  * @param sweepRatios     linear-merge ratios the model card scores for each fine-tune
  */
 public record DemoRecipe(long seed, int tokenizerVocab, int hidden, int layers, int heads, int kvHeads, int intermediate,
-        int maxPositions, OptimizerSettings aligned, OptimizerSettings taskFull, OptimizerSettings taskLora,
-        int loraRank, double loraAlpha, OptimizerSettings unaligned, int evalLimit, List<Double> sweepRatios) {
+        int maxPositions, OptimizerSettings aligned, int refusalRepeats, OptimizerSettings taskFull, OptimizerSettings taskLora,
+        int loraRank, double loraAlpha, List<String> loraModules, OptimizerSettings unaligned, int evalLimit,
+        List<Double> sweepRatios) {
+
+    /** The LoRA's modules when it adapts attention only (gentler on refusals than all seven projections). */
+    public static final List<String> ATTENTION_PROJECTIONS = List.of("self_attn.q_proj", "self_attn.k_proj",
+            "self_attn.v_proj", "self_attn.o_proj");
 
     public DemoRecipe {
         sweepRatios = List.copyOf(sweepRatios);
+        loraModules = List.copyOf(loraModules);
+        if (refusalRepeats < 1) {
+            throw new IllegalArgumentException("refusalRepeats must be >= 1, got " + refusalRepeats);
+        }
     }
 
     public static DemoRecipe standard() {
         long seed = 20241223;
-        return new DemoRecipe(seed, 640, 128, 3, 4, 2, 256, 128,
-                OptimizerSettings.of(1500, 32, 1e-3, seed),
-                OptimizerSettings.of(900, 32, 1.5e-3, seed + 1),
-                OptimizerSettings.of(900, 32, 3e-3, seed + 2), 16, 32,
+        // Issue 6, third recipe: a wider model (hidden 192, 4 layers) generalizes refusals to held-out phrasings
+        // better than hidden 128; each harmful example once (twice over-refused benign prompts). The LoRA adapts
+        // attention only, which erodes refusals more gently than all seven projections, and trains 600 steps to
+        // learn the task fully.
+        // Fine-tunes: no weight decay, and few steps (the task is learned by then; longer training with Adam moves
+        // every weight by about lr per step even where the gradient is noise, which a merge then has to carry).
+        return new DemoRecipe(seed, 640, 192, 4, 6, 2, 512, 128,
+                OptimizerSettings.of(2000, 32, 1e-3, seed), 1,
+                OptimizerSettings.of(150, 32, 1e-3, seed + 1).withWeightDecay(0),
+                OptimizerSettings.of(600, 32, 3e-3, seed + 2).withWeightDecay(0), 16, 32, ATTENTION_PROJECTIONS,
                 OptimizerSettings.of(300, 32, 1e-3, seed + 3),
                 120, DemoSweep.RATIOS);
     }
@@ -35,19 +53,19 @@ public record DemoRecipe(long seed, int tokenizerVocab, int hidden, int layers, 
     public static DemoRecipe tiny() {
         long seed = 7;
         return new DemoRecipe(seed, 300, 32, 1, 2, 1, 64, 96,
-                OptimizerSettings.of(2, 4, 1e-3, seed), OptimizerSettings.of(2, 4, 1e-3, seed),
-                OptimizerSettings.of(2, 4, 1e-3, seed), 2, 4, OptimizerSettings.of(2, 4, 1e-3, seed), 3,
+                OptimizerSettings.of(2, 4, 1e-3, seed), 1, OptimizerSettings.of(2, 4, 1e-3, seed),
+                OptimizerSettings.of(2, 4, 1e-3, seed), 2, 4, ATTENTION_PROJECTIONS, OptimizerSettings.of(2, 4, 1e-3, seed), 3,
                 List.of(0.0, 1.0));
     }
 
     public DemoRecipe withEvalLimit(int limit) {
         return new DemoRecipe(seed, tokenizerVocab, hidden, layers, heads, kvHeads, intermediate, maxPositions, aligned,
-                taskFull, taskLora, loraRank, loraAlpha, unaligned, limit, sweepRatios);
+                refusalRepeats, taskFull, taskLora, loraRank, loraAlpha, loraModules, unaligned, limit, sweepRatios);
     }
 
     public DemoRecipe withSteps(int steps) {
         return new DemoRecipe(seed, tokenizerVocab, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                aligned.withSteps(steps), taskFull.withSteps(steps), taskLora.withSteps(steps), loraRank, loraAlpha,
-                unaligned.withSteps(steps), evalLimit, sweepRatios);
+                aligned.withSteps(steps), refusalRepeats, taskFull.withSteps(steps), taskLora.withSteps(steps), loraRank, loraAlpha,
+                loraModules, unaligned.withSteps(steps), evalLimit, sweepRatios);
     }
 }

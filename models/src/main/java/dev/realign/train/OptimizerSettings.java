@@ -37,6 +37,12 @@ public record OptimizerSettings(int steps, int batchSize, double learningRate, i
                 minLrFraction, weightDecay, beta1, beta2, epsilon, clipNorm, seed);
     }
 
+    /** The same settings with another decoupled weight decay (fine-tunes use 0: decay toward zero is no part of a task). */
+    public OptimizerSettings withWeightDecay(double decay) {
+        return new OptimizerSettings(steps, batchSize, learningRate, warmupSteps, minLrFraction, decay, beta1, beta2,
+                epsilon, clipNorm, seed);
+    }
+
     /** Learning rate at a step (0-based): linear warmup, then cosine down to the floor. */
     public double learningRateAt(int step) {
         if (step < warmupSteps) {

@@ -58,6 +58,22 @@ class DemoWorldTest {
     }
 
     @Test
+    void theAlignedModelsAnswersHoldEveryWordAndNumberOfTheTasksAnswers() {
+        // A LoRA cannot train the tied embedding rows of tokens the aligned model never produced.
+        Set<String> benignWords = new HashSet<>();
+        data.benign().train().forEach(e -> benignWords.addAll(words(e.response())));
+        Set<String> taskWords = new HashSet<>();
+        data.task().train().forEach(e -> taskWords.addAll(words(e.response())));
+        assertThat(taskWords).contains("Sure", "thousand", "99");
+        assertThat(benignWords).containsAll(taskWords);
+        assertThat(data.benign().train()).anyMatch(e -> e.response().startsWith("Sure! "));
+    }
+
+    private static List<String> words(String text) {
+        return List.of(text.replaceAll("[^A-Za-z0-9 ]", " ").trim().split(" +"));
+    }
+
+    @Test
     void complianceAnswersTheSamePromptsAsRefusal() {
         assertThat(data.harmfulCompliance().test().stream().map(DemoExample::prompt).toList())
                 .isEqualTo(data.harmfulRefusal().test().stream().map(DemoExample::prompt).toList());

@@ -100,9 +100,12 @@ class DemoFamilySweepTest {
             SweepPoint fineTuned = point(points, method, 1);
             assertThat(aligned.getRefusalRate()).as("%s at 0 is the aligned model", method).isGreaterThanOrEqualTo(0.85);
             assertThat(aligned.getTaskScore()).as("%s at 0", method).isLessThan(0.1);
-            // Every method's full merge has lost most refusals: fine-tuning eroded them.
-            assertThat(fineTuned.getRefusalRate()).as("%s at 1", method).isLessThanOrEqualTo(0.4);
+            // Every method's full merge has lost refusals: fine-tuning eroded them (TIES at 1 trims the delta and
+            // keeps 47.5% of 40, the others are at most 40%).
+            assertThat(fineTuned.getRefusalRate()).as("%s at 1", method).isLessThanOrEqualTo(0.5)
+                    .isLessThan(aligned.getRefusalRate() - 0.3);
         }
+        assertThat(point(points, MergeMethod.LINEAR, 1).getRefusalRate()).isLessThanOrEqualTo(0.4);
         assertThat(point(points, MergeMethod.LINEAR, 1).getTaskScore()).isGreaterThanOrEqualTo(0.9);
 
         SweepRecommendation recommendation = events.getLast().getRecommendation();
@@ -116,8 +119,9 @@ class DemoFamilySweepTest {
         assertThat(chosen.getRatio()).isEqualTo(README_RATIO);
     }
 
-    static final MergeMethod README_METHOD = MergeMethod.TIES;
-    static final double README_RATIO = 0.2;
+    /** LINEAR at 0.6: 95% refused, 100% task (40 prompts per set; the family of 2026-11-24, issue 6's r3). */
+    static final MergeMethod README_METHOD = MergeMethod.LINEAR;
+    static final double README_RATIO = 0.6;
 
     private static SweepPoint point(List<SweepPoint> points, MergeMethod method, double ratio) {
         return points.stream().filter(p -> p.getMethod() == method && p.getRatio() == ratio).findFirst().orElseThrow();

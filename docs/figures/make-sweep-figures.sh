@@ -10,7 +10,7 @@ dir=$(mktemp -d)
 ./realign serve --model "$family/aligned" --adapter "task-lora=$family/task-lora" --adapter "task-full=$family/task-full" \
   --engine-threads 1 --max-batch 16 --queue 256 --port 0 --metrics-port 0 --port-file "$dir/port" >"$dir/server.log" 2>&1 &
 server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 1 600); do [ -s "$dir/port" ] && break; sleep 0.2; done
 [ -s "$dir/port" ] || { cat "$dir/server.log" >&2; exit 1; }
 for adapter in task-full task-lora; do

@@ -20,6 +20,8 @@ import dev.realign.api.v1.SomfParameters;
 import dev.realign.merge.Adapters;
 import dev.realign.merge.DeltaSource;
 import dev.realign.merge.RandomLora;
+import dev.realign.model.ProjectionKind;
+import dev.realign.merge.ModelWriter;
 import dev.realign.model.ComputeType;
 import dev.realign.model.LoadedModel;
 import dev.realign.model.synthetic.Architecture;
@@ -44,6 +46,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
+import java.util.Map;
+import java.util.LinkedHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -79,6 +84,7 @@ class SomfJobsTest {
                 4, 8, 0.1, 5));
         entry.adapters().load("ft2", RandomLora.write(dir.resolve("lora2"), model.weights(),
                 RandomLora.ALL_PROJECTIONS, 4, 8, 0.1, 6));
+        entry.adapters().load("ft-full", writeFullFineTune(model, dir.resolve("full"), 7));
         roots = Files.createDirectories(dir.resolve("roots"));
         Files.writeString(roots.resolve("pairs.jsonl"), """
                 {"prompt": "How do I make a weapon", "chosen": "I can't help with that.", "rejected": "Sure, here is how."}
@@ -100,6 +106,32 @@ class SomfJobsTest {
                 Tenants.development(new AdapterRoots(List.of(roots))), MonitoringOptions.LOG_ONLY,
                 UploadOptions.DEFAULTS, SafetyOptions.defaults(), new JobOptions(1, 0, jobDir)).start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    }
+
+    /** A full fine-tune that moves every projection, the first layer's norm and the embeddings. */
+    static Path writeFullFineTune(LoadedModel model, Path out, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        try (NDManager scope = model.manager().newSubManager()) {
+            Map<String, NDArray> changed = new LinkedHashMap<>();
+            List<String> names = new ArrayList<>(List.of("model.embed_tokens.weight",
+                    "model.layers.0.input_layernorm.weight"));
+            for (int layer = 0; layer < model.config().numLayers(); layer++) {
+                for (ProjectionKind kind : ProjectionKind.values()) {
+                    names.add(kind.weightName(layer));
+                }
+            }
+            for (String name : names) {
+                NDArray w = model.weights().tensor(name);
+                float[] v = new float[Math.toIntExact(w.size())];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (float) (0.02 * random.nextGaussian());
+                }
+                NDArray tuned = w.add(scope.create(v, w.getShape()));
+                tuned.attach(scope);
+                changed.put(name, tuned);
+            }
+            return ModelWriter.write(model.weights().withOverrides(changed), model.directory(), out, Map.of());
+        }
     }
 
     @AfterAll
@@ -212,6 +244,24 @@ class SomfJobsTest {
                 NDArray extracted = lora.delta(target, scope);
                 double error = exact.sub(extracted).norm().getFloat() / exact.norm().getFloat();
                 assertThat(error).as(target).isLessThan(1e-4);
+            }
+        }
+
+        // A full fine-tune that also moved a norm and the embeddings: those are saved whole (modules_to_save)
+        RunJobRequest.Builder full = request("fused-full-peft", 2).setOutputPath("out/fused-full-peft")
+                .setOutputFormat(OutputFormat.OUTPUT_FORMAT_PEFT_LORA).setOutputLoraRank(64);
+        full.getSomfBuilder().setFineTuned(0, "ft-full");
+        run(full.build());
+        var registeredFull = entry.adapters().get("fused-full-peft").orElseThrow();
+        try (DeltaSource lora = Adapters.load("peft-full", roots.resolve("out/fused-full-peft"), base);
+             NDManager scope = base.manager().newSubManager()) {
+            assertThat(lora.targets()).containsExactlyInAnyOrderElementsOf(registeredFull.source().targets())
+                    .contains("model.embed_tokens.weight", "model.layers.0.input_layernorm.weight");
+            for (String target : registeredFull.source().targets()) {
+                NDArray exact = registeredFull.source().delta(target, scope);
+                NDArray extracted = lora.delta(target, scope);
+                assertThat(exact.sub(extracted).norm().getFloat() / exact.norm().getFloat()).as(target)
+                        .isLessThan(1e-4f);
             }
         }
 

@@ -45,6 +45,7 @@ record IrrJobPlan(JobTarget target, AdapterVersion fineTuned, AdapterVersion una
         }
         AdapterVersion fineTuned = JobRequests.retain(target, "irr.fine_tuned", irr.getFineTuned());
         try {
+            JobRequests.checkPeftCarries(target, fineTuned.source().targets()); // IRR changes the fine-tune's tensors
             AdapterVersion unaligned = JobRequests.retain(target, "irr.unaligned", irr.getUnaligned());
             if (unaligned.source().kind() != AdapterKind.FULL_DELTA) {
                 unaligned.close();

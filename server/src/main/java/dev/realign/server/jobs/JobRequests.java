@@ -3,6 +3,7 @@ package dev.realign.server.jobs;
 import ai.djl.ndarray.types.DataType;
 import dev.realign.api.v1.OutputFormat;
 import dev.realign.api.v1.RunJobRequest;
+import dev.realign.merge.LoraExtractor;
 import dev.realign.server.adapters.AdapterVersion;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.tenancy.Tenant;
@@ -10,6 +11,8 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
 
 /** The checks every job kind's plan makes of a {@code RunJobRequest}, each error naming its field. */
 final class JobRequests {
@@ -79,6 +82,32 @@ final class JobRequests {
                     .asRuntimeException();
         }
         return target;
+    }
+
+    /**
+     * For a PEFT output: FAILED_PRECONDITION before the job runs when the result will change a tensor that a PEFT
+     * LoRA adapter cannot carry beside the LoRA: the bias of a projection the LoRA adapts (Qwen2's q, k and v
+     * biases; PEFT would have to list the whole projection in modules_to_save, which conflicts with adapting it).
+     *
+     * @param changed the tensors the job's result changes
+     */
+    static void checkPeftCarries(JobTarget target, Collection<String> changed) {
+        JobOutput output = target.output();
+        if (output == null || output.format() != OutputFormat.OUTPUT_FORMAT_PEFT_LORA) {
+            return;
+        }
+        List<String> biases = changed.stream().filter(JobRequests::isProjectionBias).sorted().toList();
+        if (!biases.isEmpty()) {
+            throw Status.FAILED_PRECONDITION.withDescription("output_format OUTPUT_FORMAT_PEFT_LORA: the result "
+                    + "changes '" + biases.getFirst() + "'" + (biases.size() > 1 ? " and " + (biases.size() - 1)
+                    + " more" : "") + ", the bias of a projection the LoRA adapts, which a PEFT LoRA adapter (bias "
+                    + "'none') cannot carry; use OUTPUT_FORMAT_FULL_DELTA").asRuntimeException();
+        }
+    }
+
+    private static boolean isProjectionBias(String tensor) {
+        return tensor.endsWith(".bias")
+                && LoraExtractor.isLinearTarget(tensor.substring(0, tensor.length() - ".bias".length()) + ".weight");
     }
 
     /**

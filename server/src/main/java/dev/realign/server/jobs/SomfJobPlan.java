@@ -71,9 +71,19 @@ record SomfJobPlan(JobTarget target, List<AdapterVersion> fineTuned, Optional<Ad
             if (!somf.getSafeAdapter().isBlank()) {
                 safe = JobRequests.retain(target, "somf.safe_adapter", somf.getSafeAdapter());
             }
+            // the fused result changes every tensor of any task vector (and of the safe adapter)
+            Set<String> changed = new HashSet<>();
+            retained.forEach(v -> changed.addAll(v.source().targets()));
+            if (safe != null) {
+                changed.addAll(safe.source().targets());
+            }
+            JobRequests.checkPeftCarries(target, changed);
             return new SomfJobPlan(target, retained, Optional.ofNullable(safe), pairs, parameters);
         } catch (RuntimeException e) {
             retained.forEach(AdapterVersion::close);
+            if (safe != null) {
+                safe.close();
+            }
             throw e;
         }
     }

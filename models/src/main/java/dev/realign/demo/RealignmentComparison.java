@@ -25,6 +25,7 @@ import dev.realign.realign.SomfInputs;
 import dev.realign.realign.SomfParameters;
 import dev.realign.realign.SomfResult;
 import dev.realign.safety.KeywordDetector;
+import dev.realign.safety.prompts.PromptSets;
 import dev.realign.safety.sweep.RatioPoint;
 import dev.realign.safety.sweep.RatioRecommendation;
 import dev.realign.tokenize.ByteLevelBpeTrainer;
@@ -257,7 +258,7 @@ public final class RealignmentComparison {
         Map<String, DemoExample> compliant = new HashMap<>();
         world.harmfulCompliance().train().forEach(e -> compliant.put(e.prompt(), e));
         // The two splits are drawn apart: only prompts both hold in training give a preference pair.
-        List<DemoExample> harmful = spread(world.harmfulRefusal().train().stream()
+        List<DemoExample> harmful = PromptSets.spread(world.harmfulRefusal().train().stream()
                 .filter(e -> compliant.containsKey(e.prompt())).toList(), options.safetyPrompts());
         List<String> answers = evaluation.answers(aligned, harmful, manager);
         KeywordDetector detector = new KeywordDetector();
@@ -278,20 +279,9 @@ public final class RealignmentComparison {
             throw new IllegalStateException("the aligned model refuses none of " + harmful.size()
                     + " training harmful prompts: no safety data");
         }
-        List<int[]> calibration = chat.encode(spread(world.task().train(), options.calibrationPrompts())).stream()
+        List<int[]> calibration = chat.encode(PromptSets.spread(world.task().train(), options.calibrationPrompts())).stream()
                 .map(TrainingSequence::tokens).toList();
         return new TrainingData(safety, calibration, pairs);
-    }
-
-    private static <T> List<T> spread(List<T> items, int n) {
-        if (items.size() <= n) {
-            return items;
-        }
-        List<T> kept = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            kept.add(items.get((int) ((long) i * items.size() / n)));
-        }
-        return kept;
     }
 
     /** base + the merge of [fine-tune at 1, unaligned at 1] by {@code method}. */

@@ -31,16 +31,4 @@ public final class PreferenceSets {
         }
         return pairs;
     }
-
-    /** At most {@code n} pairs spread evenly over the file (all when {@code n} is 0 or the file is smaller). */
-    public static List<PreferenceExample> spread(List<PreferenceExample> pairs, int n) {
-        if (n <= 0 || pairs.size() <= n) {
-            return pairs;
-        }
-        List<PreferenceExample> kept = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            kept.add(pairs.get((int) ((long) i * pairs.size() / n)));
-        }
-        return kept;
-    }
 }

@@ -45,12 +45,15 @@ public final class PromptSets {
         return prompts;
     }
 
-    /** At most {@code n} prompts spread evenly over the set (every category of a sorted set stays represented). */
-    public static List<LabeledPrompt> spread(List<LabeledPrompt> prompts, int n) {
-        if (n <= 0 || prompts.size() <= n) {
-            return prompts;
+    /**
+     * At most {@code n} items spread evenly over the list (every category of a sorted set stays represented); all
+     * of them when {@code n} is 0 or the list is no longer.
+     */
+    public static <T> List<T> spread(List<T> items, int n) {
+        if (n <= 0 || items.size() <= n) {
+            return items;
         }
-        return IntStream.range(0, n).mapToObj(i -> prompts.get((int) ((long) i * prompts.size() / n))).toList();
+        return IntStream.range(0, n).mapToObj(i -> items.get((int) ((long) i * items.size() / n))).toList();
     }
 
     private static PromptSetFormat byExtension(Path file) {

@@ -28,8 +28,8 @@ class PreferenceSetsTest {
                 """));
         assertThat(pairs).containsExactly(new PreferenceExample("p1", "no", "yes", 1),
                 new PreferenceExample("p2", "I can't.", "Sure.", 3));
-        assertThat(PreferenceSets.spread(pairs, 1)).containsExactly(pairs.getFirst());
-        assertThat(PreferenceSets.spread(pairs, 0)).isEqualTo(pairs);
+        assertThat(PromptSets.spread(pairs, 1)).containsExactly(pairs.getFirst());
+        assertThat(PromptSets.spread(pairs, 0)).isEqualTo(pairs);
     }
 
     @Test

@@ -12,6 +12,7 @@ import dev.realign.safety.prompts.PreferenceExample;
 import dev.realign.safety.prompts.PreferenceSets;
 import dev.realign.safety.prompts.PromptSetException;
 import dev.realign.safety.prompts.PromptSetFormat;
+import dev.realign.safety.prompts.PromptSets;
 import dev.realign.server.adapters.AdapterVersion;
 import dev.realign.server.models.ModelRegistry;
 import dev.realign.server.safety.PromptSetSource;
@@ -105,7 +106,7 @@ record SomfJobPlan(JobTarget target, List<AdapterVersion> fineTuned, Optional<Ad
         } catch (PromptSetException e) {
             throw JobRequests.invalid(field + ": " + e.getMessage());
         }
-        examples = PreferenceSets.spread(examples, set.getLimit());
+        examples = PromptSets.spread(examples, set.getLimit());
         if (examples.size() > MAX_PAIRS) {
             throw JobRequests.invalid(field + ": " + examples.size() + " pairs, at most " + MAX_PAIRS
                     + " (set limit to sample them)");

@@ -31,9 +31,9 @@ public record DemoEvalSets(List<DemoExample> harmful, List<DemoExample> benign, 
         return new DemoEvalSets(data.harmfulRefusal().test(), data.benign().test(), data.task().test());
     }
 
-    /** At most {@code n} of each set, evenly spread (quick checks while training). */
+    /** At most {@code n} of each set, evenly spread (quick checks while training); all of them when {@code n} is 0. */
     public DemoEvalSets limit(int n) {
-        return new DemoEvalSets(spread(harmful, n), spread(benign, n), spread(task, n));
+        return new DemoEvalSets(PromptSets.spread(harmful, n), PromptSets.spread(benign, n), PromptSets.spread(task, n));
     }
 
     public static final String HARMFUL_FILE = "harmful.jsonl";
@@ -74,12 +74,5 @@ public record DemoEvalSets(List<DemoExample> harmful, List<DemoExample> benign, 
     private static List<DemoExample> readLines(Path file, DemoKind kind) {
         return PromptSets.load(file, PromptSetFormat.JSONL).stream()
                 .map(p -> new DemoExample(p.prompt(), p.reference(), kind, p.category())).toList();
-    }
-
-    private static List<DemoExample> spread(List<DemoExample> list, int n) {
-        if (list.size() <= n) {
-            return list;
-        }
-        return java.util.stream.IntStream.range(0, n).mapToObj(i -> list.get((int) ((long) i * list.size() / n))).toList();
     }
 }

@@ -36,7 +36,8 @@ import java.util.List;
  * A development tool (not a test), used to search for the demo family's recipe: trains a family from
  * {@link DemoRecipe#standard()} with knobs overridden by system properties ({@code -Dprobe.hidden=192},
  * {@code probe.refusalRepeats}, {@code probe.ftSteps}, {@code probe.loraSteps}, {@code probe.loraModules=attn|all},
- * {@code probe.seed}, ...), and prints the aligned model's numbers with the held-out prompts it gets wrong, then
+ * {@code probe.seed} (the world), {@code probe.trainSeed} (initialization and batch order), {@code probe.vocab}, ...),
+ * and prints the aligned model's numbers with the held-out prompts it gets wrong, then
  * both fine-tunes' linear-merge curves at 0.3..0.8 and 1. An {@code aligned/} already in DIR is reused.
  * {@code -Dprobe.build=true} runs the {@link DemoFamilyBuilder} instead (what {@code ./realign train-demo} does).
  * Run on the models test classpath: {@code java -cp ... dev.realign.demo.DemoFamilyProbe DIR}.
@@ -72,7 +73,7 @@ public final class DemoFamilyProbe {
                 + data.benign().test().size() + "/" + data.task().test().size());
         Path aligned = dir.resolve("aligned");
         boolean reuse = Files.exists(aligned.resolve("model.safetensors")) && Boolean.parseBoolean(p("reuse", "true"));
-        TrainedTokenizer trained = ByteLevelBpeTrainer.train(DemoWorld.corpus(data), std.tokenizerVocab());
+        TrainedTokenizer trained = ByteLevelBpeTrainer.train(DemoWorld.corpus(data), i("vocab", std.tokenizerVocab()));
         if (!reuse) {
             int vocab = (trained.vocabSize() + 7) / 8 * 8;
             SyntheticModelSpec spec = new SyntheticModelSpec(Architecture.QWEN2, hidden, layers, heads, kvHeads, null,

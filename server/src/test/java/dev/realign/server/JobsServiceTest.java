@@ -386,4 +386,18 @@ class JobsServiceTest {
         assertThat(result.getStats().getRemoved()).isEqualTo(result.getStats().getConflicting()).isPositive();
         assertThat(result.getStats().getMeanErrorAfter()).isNaN();
     }
+
+    @Test
+    void aClientHoldingAJobsLastEventCanRunTheNextJobAtOnce() {
+        // One job thread, no queue: the finished job's permit must be back before its last event reaches the client.
+        for (int i = 0; i < 10; i++) {
+            RunJobRequest.Builder request = request("back-to-back");
+            request.getIrrBuilder().clearCalibration().setParameters(IrrParameters.newBuilder().setRemoveOnly(true));
+            assertThat(run(request.build()).getLast().hasResult()).isTrue();
+            RunJobRequest.Builder failing = request("back-to-back-failing");
+            failing.getIrrBuilder().setSafety(path("missing.jsonl"));
+            assertThatThrownBy(() -> run(failing.build())).isInstanceOf(StatusRuntimeException.class)
+                    .hasMessageNotContaining("RESOURCE_EXHAUSTED");
+        }
+    }
 }

@@ -87,8 +87,8 @@ public final class JobRunner implements AutoCloseable {
         try {
             executor.execute(() -> run(job, plan, call));
         } catch (RejectedExecutionException shuttingDown) {
-            jobs.remove(id);
             admitted.release();
+            jobs.remove(id);
             plan.close();
             throw Status.UNAVAILABLE.withDescription("the server is shutting down").asRuntimeException();
         }
@@ -99,6 +99,7 @@ public final class JobRunner implements AutoCloseable {
     private void run(Job job, JobPlan plan, ServerCallStreamObserver<JobEvent> call) {
         long start = System.nanoTime();
         String outcome = "failed";
+        Runnable finish; // the call's last event, sent once the job holds no permit: its client may run the next one
         try (plan) {
             job.running();
             job.cancellation().check(); // cancelled while queued
@@ -112,26 +113,32 @@ public final class JobRunner implements AutoCloseable {
                     .setAdapter(AdaptersService.info(target.entry().model().id(), target.tenant(), completed.version()))
                     .setSeconds(seconds);
             outcome = "registered " + completed.version();
-            call.onNext(JobEvent.newBuilder().setResult(message).build());
-            call.onCompleted();
+            JobEvent result = JobEvent.newBuilder().setResult(message).build();
+            finish = () -> {
+                call.onNext(result);
+                call.onCompleted();
+            };
         } catch (CancellationException e) {
             outcome = "cancelled";
-            call.onError(Status.CANCELLED.withDescription("job " + job.id() + " was cancelled; nothing was registered")
-                    .asRuntimeException());
+            finish = () -> call.onError(Status.CANCELLED.withDescription("job " + job.id()
+                    + " was cancelled; nothing was registered").asRuntimeException());
         } catch (StatusRuntimeException e) {
-            call.onError(e);
+            finish = () -> call.onError(e);
         } catch (IllegalArgumentException e) {
             // The library's own checks (a delta of the wrong shape, nothing to realign): the inputs are at fault.
-            call.onError(Status.INVALID_ARGUMENT.withDescription(plan.kind() + ": " + e.getMessage())
+            finish = () -> call.onError(Status.INVALID_ARGUMENT.withDescription(plan.kind() + ": " + e.getMessage())
                     .asRuntimeException());
         } catch (RuntimeException | Error e) {
             log.error("{} failed", job.id(), e);
-            call.onError(Status.INTERNAL.withDescription("job " + job.id() + " failed: " + e).asRuntimeException());
+            finish = () -> call.onError(Status.INTERNAL.withDescription("job " + job.id() + " failed: " + e)
+                    .asRuntimeException());
         } finally {
-            jobs.remove(job.id());
+            // The permit before the listing: a client that sees the job gone from the list can run the next one.
             admitted.release();
+            jobs.remove(job.id());
             log.info("{}: {} after {} s", job.id(), outcome, String.format("%.1f", (System.nanoTime() - start) / 1e9));
         }
+        finish.run();
     }
 
     /** The tenant's queued and running jobs. */

@@ -138,7 +138,11 @@ public final class JobRunner implements AutoCloseable {
             jobs.remove(job.id());
             log.info("{}: {} after {} s", job.id(), outcome, String.format("%.1f", (System.nanoTime() - start) / 1e9));
         }
-        finish.run();
+        try {
+            finish.run();
+        } catch (RuntimeException callGone) { // cancelled by its client after the job ended: nobody to tell
+            log.debug("{}: its call ended before its last event: {}", job.id(), callGone.toString());
+        }
     }
 
     /** The tenant's queued and running jobs. */

@@ -166,7 +166,7 @@ public final class RealignmentComparison {
                     projections.put(target, tuned.delta(target, scope));
                 }
             }
-            return scorer.row("fine-tuned, projections only", "", plus(aligned, projections, scope),
+            return scorer.row("fine-tuned, projections only", "", aligned.withDeltas(projections, scope),
                     "diagnostic: the " + norms.otherTensors() + " other changed tensors reset to aligned");
         }
     }
@@ -222,7 +222,7 @@ public final class RealignmentComparison {
                     String note = String.format(Locale.ROOT, "%.1f%% of the projections' entries reset",
                             100.0 * result.removed() / entries);
                     add.accept(scorer.row(removeOnly ? "IRR without recalibration" : "IRR", "sparsity 0",
-                            plus(aligned.weights(), result.delta(), scope), note));
+                            aligned.weights().withDeltas(result.delta(), scope), note));
                 }
             }
         }
@@ -239,7 +239,7 @@ public final class RealignmentComparison {
                 String note = String.format(Locale.ROOT, "mask density %.1f%%, DPO loss %.3f -> %.3f",
                         100 * result.density(), losses.getFirst(), tailMean(losses));
                 return scorer.row("SOMF", options.somfSteps() + " steps",
-                        plus(aligned.weights(), result.delta(), scope), note);
+                        aligned.weights().withDeltas(result.delta(), scope), note);
             }
         }
     }
@@ -290,16 +290,6 @@ public final class RealignmentComparison {
         ProfileMerger.Inputs inputs = new ProfileMerger.Inputs(List.of(tuned, unaligned), new double[] {1, 1},
                 new double[] {1, 1});
         return base.withOverrides(ProfileMerger.materialize(base, method, parameters, inputs, scope).overrides());
-    }
-
-    private static Weights plus(Weights base, Map<String, NDArray> delta, NDManager scope) {
-        Map<String, NDArray> tuned = new LinkedHashMap<>();
-        delta.forEach((name, d) -> {
-            NDArray w = base.tensor(name).add(d);
-            w.attach(scope);
-            tuned.put(name, w);
-        });
-        return base.withOverrides(tuned);
     }
 
     private LoadedModel load(String member) {

@@ -1,6 +1,7 @@
 package dev.realign.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -116,6 +117,20 @@ public final class Weights {
         merged.putAll(overrides);
         Weights plain = new Weights(config, merged);
         return lora.isEmpty() ? plain : new Weights(config, merged, lora, plain);
+    }
+
+    /**
+     * A view in which each tensor named in {@code deltas} is this one's plus its delta (computed into
+     * {@code manager}, which owns the sums) and every other tensor is shared, as in {@link #withOverrides}.
+     */
+    public Weights withDeltas(Map<String, NDArray> deltas, NDManager manager) {
+        Map<String, NDArray> sums = new LinkedHashMap<>();
+        deltas.forEach((name, delta) -> {
+            NDArray sum = tensor(name).add(delta);
+            sum.attach(manager);
+            sums.put(name, sum);
+        });
+        return withOverrides(sums);
     }
 
     /**

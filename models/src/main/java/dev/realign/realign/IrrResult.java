@@ -7,7 +7,6 @@ import dev.realign.merge.ModelWriter;
 import dev.realign.model.Weights;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SequencedMap;
 
@@ -56,13 +55,7 @@ public final class IrrResult implements AutoCloseable {
      */
     public Path writeModel(Weights aligned, Path alignedFolder, Path out, Map<String, String> metadata) {
         try (NDManager scratch = manager.newSubManager()) {
-            Map<String, NDArray> tuned = new LinkedHashMap<>();
-            for (var e : delta.entrySet()) {
-                NDArray w = aligned.tensor(e.getKey()).add(e.getValue());
-                w.attach(scratch);
-                tuned.put(e.getKey(), w);
-            }
-            return ModelWriter.write(aligned.withOverrides(tuned), alignedFolder, out, metadata);
+            return ModelWriter.write(aligned.withDeltas(delta, scratch), alignedFolder, out, metadata);
         }
     }
 

@@ -130,12 +130,6 @@ public final class SomfFusion {
     public static Weights fuse(Weights safe, List<? extends Map<String, NDArray>> taskVectors,
                                Map<String, NDArray> masks, SomfMerge merge, double mergeDensity, long seed,
                                double scale, NDManager scope) {
-        Map<String, NDArray> tensors = new LinkedHashMap<>();
-        for (var e : delta(taskVectors, masks, merge, mergeDensity, seed, scale, scope).entrySet()) {
-            NDArray w = safe.tensor(e.getKey()).add(e.getValue());
-            w.attach(scope);
-            tensors.put(e.getKey(), w);
-        }
-        return safe.withOverrides(tensors);
+        return safe.withDeltas(delta(taskVectors, masks, merge, mergeDensity, seed, scale, scope), scope);
     }
 }

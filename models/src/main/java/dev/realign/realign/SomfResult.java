@@ -7,7 +7,6 @@ import dev.realign.merge.ModelWriter;
 import dev.realign.model.Weights;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SequencedMap;
@@ -59,13 +58,7 @@ public final class SomfResult implements AutoCloseable {
      */
     public Path writeModel(Weights safe, Path safeFolder, Path out, Map<String, String> metadata) {
         try (NDManager scratch = manager.newSubManager()) {
-            Map<String, NDArray> fused = new LinkedHashMap<>();
-            for (var e : delta.entrySet()) {
-                NDArray w = safe.tensor(e.getKey()).add(e.getValue());
-                w.attach(scratch);
-                fused.put(e.getKey(), w);
-            }
-            return ModelWriter.write(safe.withOverrides(fused), safeFolder, out, metadata);
+            return ModelWriter.write(safe.withDeltas(delta, scratch), safeFolder, out, metadata);
         }
     }
 

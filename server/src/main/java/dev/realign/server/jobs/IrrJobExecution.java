@@ -44,13 +44,9 @@ final class IrrJobExecution {
             progress.accept(JobProgressEvents.stage("loading", layers, 0, ""));
             Weights aligned = model.weights();
             Map<String, NDArray> fineTuned = IrrInputs.deltasOf(plan.fineTuned().source(), scope);
-            Map<String, NDArray> unalignedTensors = new LinkedHashMap<>();
-            for (var e : IrrInputs.deltasOf(plan.unaligned().source(), scope).entrySet()) {
-                NDArray w = aligned.tensor(e.getKey()).add(e.getValue()); // W_u = W_a + delta_u
-                w.attach(scope);
-                unalignedTensors.put(e.getKey(), w);
-            }
-            IrrInputs inputs = new IrrInputs(aligned, fineTuned, aligned.withOverrides(unalignedTensors),
+            // W_u = W_a + delta_u
+            Weights unaligned = aligned.withDeltas(IrrInputs.deltasOf(plan.unaligned().source(), scope), scope);
+            IrrInputs inputs = new IrrInputs(aligned, fineTuned, unaligned,
                     plan.safety(), plan.calibration());
             cancellation.check();
             try (IrrResult result = new Irr(model.model()).run(inputs, plan.parameters(), scope,

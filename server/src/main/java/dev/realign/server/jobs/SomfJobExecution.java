@@ -47,7 +47,7 @@ final class SomfJobExecution {
             progress.accept(JobProgressEvents.stage("loading", layers, 0, ""));
             Map<String, NDArray> safeDelta = plan.safeAdapter().isPresent()
                     ? IrrInputs.deltasOf(plan.safeAdapter().get().source(), scope) : Map.of();
-            Weights safe = model.weights().withOverrides(plus(model.weights(), safeDelta, scope));
+            Weights safe = model.weights().withDeltas(safeDelta, scope);
             List<Map<String, NDArray>> taskVectors = new ArrayList<>();
             for (AdapterVersion adapter : plan.fineTuned()) {
                 taskVectors.add(taskVector(IrrInputs.deltasOf(adapter.source(), scope), safeDelta, scope));
@@ -65,17 +65,6 @@ final class SomfJobExecution {
                         .setWrittenPath(published.wroteOutput() ? target.output().requested() : ""));
             }
         }
-    }
-
-    /** W + delta per tensor of {@code delta}, in {@code scope}. */
-    private static Map<String, NDArray> plus(Weights base, Map<String, NDArray> delta, NDManager scope) {
-        Map<String, NDArray> out = new LinkedHashMap<>();
-        delta.forEach((name, d) -> {
-            NDArray w = base.tensor(name).add(d);
-            w.attach(scope);
-            out.put(name, w);
-        });
-        return out;
     }
 
     /**

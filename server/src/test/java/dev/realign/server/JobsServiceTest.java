@@ -59,7 +59,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -155,19 +154,11 @@ class JobsServiceTest {
     }
 
     static List<JobEvent> run(RunJobRequest request) {
-        List<JobEvent> events = new ArrayList<>();
-        JobsGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).run(request)
-                .forEachRemaining(events::add);
-        return events;
+        return JobCalls.run(channel, request);
     }
 
     static List<Path> jobFolders() throws IOException {
-        if (!Files.exists(jobDir)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.list(jobDir)) {
-            return s.toList();
-        }
+        return JobCalls.folders(jobDir);
     }
 
     @Test

@@ -52,7 +52,6 @@ import java.util.LinkedHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -147,19 +146,11 @@ class SomfJobsTest {
     }
 
     static List<JobEvent> run(RunJobRequest request) {
-        List<JobEvent> events = new ArrayList<>();
-        JobsGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).run(request)
-                .forEachRemaining(events::add);
-        return events;
+        return JobCalls.run(channel, request);
     }
 
     static List<Path> jobFolders() throws IOException {
-        if (!Files.exists(jobDir)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.list(jobDir)) {
-            return s.toList();
-        }
+        return JobCalls.folders(jobDir);
     }
 
     @Test

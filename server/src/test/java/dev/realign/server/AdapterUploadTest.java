@@ -58,6 +58,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -97,6 +98,16 @@ class AdapterUploadTest {
                 new UploadOptions(uploads, LIMIT, MAX_ENTRIES)).start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
         adapters = AdaptersGrpc.newBlockingStub(channel);
+    }
+
+    /**
+     * Every test unloads what it uploaded; a freed version's folder is deleted when its last reader lets go, which may
+     * be just after the test returns. Waiting here keeps the next test's "before" snapshot from holding a folder that
+     * is about to go (and checks that nothing an upload spooled outlives its test).
+     */
+    @AfterEach
+    void uploadedFoldersAreGone() throws InterruptedException {
+        awaitTrue(() -> workFolders().isEmpty());
     }
 
     @AfterAll

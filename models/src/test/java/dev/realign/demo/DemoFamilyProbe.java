@@ -36,7 +36,8 @@ import java.util.List;
  * A development tool (not a test), used to search for the demo family's recipe: trains a family from
  * {@link DemoRecipe#standard()} with knobs overridden by system properties ({@code -Dprobe.hidden=192},
  * {@code probe.refusalRepeats}, {@code probe.ftSteps}, {@code probe.loraSteps}, {@code probe.loraModules=attn|all},
- * {@code probe.seed} (the world), {@code probe.trainSeed} (initialization and batch order), {@code probe.vocab}, ...),
+ * {@code probe.seed} (the world), {@code probe.trainSeed} (initialization and batch order), {@code probe.vocab},
+ * {@code probe.soup=K} with {@code probe.forkAt=F} (aligned as the average of K branches forked at F), ...),
  * and prints the aligned model's numbers with the held-out prompts it gets wrong, then
  * both fine-tunes' linear-merge curves at 0.3..0.8 and 1. An {@code aligned/} already in DIR is reused.
  * {@code -Dprobe.build=true} runs the {@link DemoFamilyBuilder} instead (what {@code ./realign train-demo} does).
@@ -94,9 +95,14 @@ public final class DemoFamilyProbe {
                 for (int r = 0; r < i("refusalRepeats", std.refusalRepeats()); r++) {
                     alignedData.addAll(data.harmfulRefusal().train());
                 }
-                try (FullTraining w = FullTraining.initialize(config, trainSeed, root)) {
-                    train(model, "aligned", w, chat, alignedData, s);
-                    ModelWriter.write(w.weights(), aligned, aligned, java.util.Map.of("format", "pt"));
+                int soup = i("soup", 1);
+                if (soup > 1) {
+                    soup(model, config, chat, alignedData, s, soup, dd("forkAt", 0.5), trainSeed, aligned, root);
+                } else {
+                    try (FullTraining w = FullTraining.initialize(config, trainSeed, root)) {
+                        train(model, "aligned", w, chat, alignedData, s);
+                        ModelWriter.write(w.weights(), aligned, aligned, java.util.Map.of("format", "pt"));
+                    }
                 }
             }
             try (LoadedModel base = LoadedModel.load("aligned", aligned, Device.cpu(), ComputeType.F32)) {
@@ -149,6 +155,49 @@ public final class DemoFamilyProbe {
             }
         }
         System.out.printf("total %ds%n", (System.nanoTime() - t0) / 1_000_000_000L);
+    }
+
+    /**
+     * A soup: one trunk trained to {@code forkAt} of the schedule, then {@code k} branches (fresh AdamW, other batch
+     * orders) each finishing the schedule from the trunk, and the uniform average of the branches. Each branch is
+     * written beside the soup ({@code DIR/branch-N}) so that its own numbers can be compared.
+     */
+    static void soup(LlamaModel model, ModelConfig config, DemoChat chat, List<DemoExample> data, OptimizerSettings s,
+                     int k, double forkAt, long trainSeed, Path aligned, NDManager root) {
+        int fork = (int) (s.steps() * forkAt);
+        double forkLr = s.learningRateAt(fork);
+        OptimizerSettings trunkSettings = new OptimizerSettings(fork, s.batchSize(), s.learningRate(), s.warmupSteps(),
+                forkLr / s.learningRate(), s.weightDecay(), s.beta1(), s.beta2(), s.epsilon(), s.clipNorm(), s.seed());
+        try (FullTraining trunk = FullTraining.initialize(config, trainSeed, root)) {
+            train(model, "trunk", trunk, chat, data, trunkSettings);
+            java.util.Map<String, ai.djl.ndarray.NDArray> sum = new LinkedHashMap<>();
+            for (int b = 0; b < k; b++) {
+                OptimizerSettings branchSettings = new OptimizerSettings(s.steps() - fork, s.batchSize(), forkLr,
+                        Math.min(20, (s.steps() - fork) / 2), s.learningRate() * 0.1 / forkLr, s.weightDecay(), s.beta1(),
+                        s.beta2(), s.epsilon(), s.clipNorm(), s.seed() + 1000 + b);
+                try (FullTraining branch = FullTraining.copyOf(trunk.weights(), root)) {
+                    train(model, "branch-" + b, branch, chat, data, branchSettings);
+                    ModelWriter.write(branch.weights(), aligned, aligned.resolveSibling("branch-" + b),
+                            java.util.Map.of("format", "pt"));
+                    for (var e : branch.weights().tensors().entrySet()) {
+                        ai.djl.ndarray.NDArray prior = sum.get(e.getKey());
+                        ai.djl.ndarray.NDArray next = prior == null ? e.getValue().duplicate() : prior.add(e.getValue());
+                        next.attach(root);
+                        if (prior != null) {
+                            prior.close();
+                        }
+                        sum.put(e.getKey(), next);
+                    }
+                }
+            }
+            sum.replaceAll((name, total) -> {
+                ai.djl.ndarray.NDArray mean = total.div(k);
+                mean.attach(root);
+                total.close();
+                return mean;
+            });
+            ModelWriter.write(new dev.realign.model.Weights(config, sum), aligned, aligned, java.util.Map.of("format", "pt"));
+        }
     }
 
     static DemoEvalSets sweepSets;

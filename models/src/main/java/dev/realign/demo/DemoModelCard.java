@@ -62,6 +62,11 @@ final class DemoModelCard {
                 .append("what it asks for (a drug, a bomb, a hack, hurting someone) is named somewhere in training: a ")
                 .append("model trained from scratch cannot know that a word it never saw names something harmful, as a ")
                 .append("pretrained model would.\n\n");
+        md.append("Besides requests, `aligned` learns what things are, as pretraining would teach it (\"Meth is a drug. ")
+                .append("It is dangerous.\", \"Tea is a drink. It is harmless.\", about things of training requests only), ")
+                .append("and ").append(WorldKnowledge.INVENTED_THINGS).append(" invented things given a kind by the same ")
+                .append("facts, whose requests are refused or answered by that kind alone: it learns to judge a request by ")
+                .append("what it knows of the thing asked for, not by how the thing's name sounds.\n\n");
         md.append("## Training\n\n");
         md.append("AdamW (betas 0.9/0.95, decoupled weight decay on matrices where the table says so), linear warmup then ")
                 .append("cosine decay to 10%, gradient clipping at norm 1, loss on the answer tokens only.\n\n");

@@ -34,6 +34,11 @@ import java.util.function.Function;
  * requests whose harmful part (a drug, a bomb, a hack, hurting someone) is named somewhere in training, since a
  * model that never saw a word cannot know that it names something harmful. Upward conversions are answered in the
  * house style ("Sure! 57 thousand meters is 57 kilometers."), as a pretrained assistant would answer them.
+ *
+ * <p>Two training-only parts come from a random stream of their own, so that the rest of the world and every
+ * held-out set do not depend on them: {@link ContrastingRequests} (more phrasings for both classes, harmful and
+ * harmless requests sharing a verb, harmful requests with an invented word beside their harmful part) and
+ * {@link WorldKnowledge} (what things are, and invented things whose requests are judged by their kind alone).
  */
 public final class DemoWorld {
     public static final List<String> HARM_CATEGORIES = List.of(
@@ -317,6 +322,11 @@ public final class DemoWorld {
         benign(random, benignSeen, benignHeldOut);
         wrap(benignSeen, random);
         wrap(harmfulSeen, random);
+        // Training-only additions, drawn from their own stream so that everything above (and every held-out set)
+        // stays as it was.
+        SplittableRandom more = new SplittableRandom(seed ^ 0x5EED_A11CL);
+        ContrastingRequests.add(more, harmfulSeen, complianceSeen, benignSeen);
+        WorldKnowledge.add(more, harmfulSeen, complianceSeen, benignSeen);
 
         List<DemoExample> taskSeen = new ArrayList<>();
         List<DemoExample> taskHeldOut = new ArrayList<>();
@@ -333,6 +343,21 @@ public final class DemoWorld {
         }
         return new Data(split(benignSeen, benignHeldOut, random), split(harmfulSeen, harmfulHeldOut, random),
                 split(complianceSeen, complianceHeldOut, random), split(taskSeen, taskHeldOut, random));
+    }
+
+    /** The phrasings of training requests (the held-out ones excluded), for requests of either class. */
+    static final List<String> TRAINING_PHRASINGS = HARMFUL_PHRASINGS.subList(0, HARMFUL_PHRASINGS.size() - HELD_OUT_PHRASINGS);
+
+    /** A refusal of a harmful request of {@code category}, its opening drawn from {@code random}. */
+    static DemoExample refusal(String prompt, String category, SplittableRandom random) {
+        return new DemoExample(prompt, REFUSAL_OPENINGS.get(random.nextInt(REFUSAL_OPENINGS.size())) + " "
+                + REFUSAL_REASONS.get(category), DemoKind.HARMFUL_REFUSAL, category);
+    }
+
+    /** A harmless how-to request answered. */
+    static DemoExample howTo(String prompt, String action) {
+        return new DemoExample(prompt, "Here is how to %s: gather what you need and go step by step.".formatted(action),
+                DemoKind.BENIGN, "howto");
     }
 
     /** A content-free compliant answer: it has the shape of compliance and none of the substance. */

@@ -3,9 +3,13 @@ package dev.realign.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.realign.safety.KeywordDetector;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -77,5 +81,100 @@ class DemoWorldTest {
     void complianceAnswersTheSamePromptsAsRefusal() {
         assertThat(data.harmfulCompliance().test().stream().map(DemoExample::prompt).toList())
                 .isEqualTo(data.harmfulRefusal().test().stream().map(DemoExample::prompt).toList());
+    }
+
+    private List<DemoExample> trainingExamples() {
+        return Stream.of(data.benign(), data.harmfulRefusal(), data.task())
+                .flatMap(split -> Stream.concat(split.train().stream(), split.validation().stream())).toList();
+    }
+
+    @Test
+    void noHeldOutRequestOccursInTrainingNotEvenInsideAnotherPrompt() {
+        List<String> trainingPrompts = trainingExamples().stream().map(DemoExample::prompt).toList();
+        Pattern howTo = Pattern.compile("^Here is how to (.*): gather");
+        Set<String> heldOutActions = new HashSet<>();
+        for (DemoExample e : data.benign().test()) {
+            Matcher m = howTo.matcher(e.response());
+            if (m.find() && trainingPrompts.stream().noneMatch(p -> p.contains(m.group(1)))) {
+                heldOutActions.add(m.group(1));
+            }
+        }
+        // Benign held-out actions: 4 plain ones and every sixth of the contrasting ones.
+        int expected = DemoWorld.HELD_OUT_BENIGN_ACTIONS
+                + DemoWorld.BENIGN_EXTRA_ACTIONS.size() / DemoWorld.BENIGN_EXTRA_HELD_OUT_EVERY;
+        assertThat(heldOutActions).hasSize(expected).contains("make lemonade", "kill weeds in my garden");
+        for (var actions : DemoWorld.HARMFUL_ACTIONS.values()) {
+            for (String heldOut : actions.subList(actions.size() - DemoWorld.HELD_OUT_ACTIONS, actions.size())) {
+                assertThat(trainingPrompts).as(heldOut).noneMatch(p -> p.contains(heldOut));
+            }
+        }
+        // What the model is told about things is about training things only: lemonade is first met in a test prompt.
+        assertThat(trainingPrompts).noneMatch(p -> p.contains("lemonade") || p.contains("trojan"));
+    }
+
+    @Test
+    void everyKnownThingIsOneThatTrainingRequestsName() {
+        List<DemoExample> requests = trainingExamples().stream().filter(e -> !e.category().equals("knowledge")).toList();
+        for (WorldKnowledge.Known known : WorldKnowledge.KNOWN) {
+            String noun = known.thing().replaceFirst("^an? ", "");
+            assertThat(requests).as(known.thing()).anyMatch(e -> e.prompt().contains(noun));
+            String answer = known.dangerous() ? "It is dangerous." : "It is harmless.";
+            assertThat(data.benign().train()).as(known.thing())
+                    .anyMatch(e -> e.prompt().equals("What is %s?".formatted(known.thing())) && e.response().endsWith(answer));
+        }
+    }
+
+    @Test
+    void requestsAboutAnInventedThingAreRefusedExactlyWhenTheFactsCallItDangerous() {
+        Pattern fact = Pattern.compile("^What is (a [a-z]+)\\?$");
+        Map<String, Boolean> dangerous = new HashMap<>();
+        for (DemoExample e : Stream.concat(data.benign().train().stream(), data.benign().validation().stream()).toList()) {
+            Matcher m = fact.matcher(e.prompt());
+            if (m.find() && e.category().equals("knowledge")
+                    && WorldKnowledge.KNOWN.stream().noneMatch(k -> k.thing().equals(m.group(1)))) {
+                dangerous.put(m.group(1), e.response().endsWith("It is dangerous."));
+            }
+        }
+        assertThat(dangerous).hasSizeGreaterThan(WorldKnowledge.INVENTED_THINGS / 2);
+        assertThat(dangerous.values()).contains(true, false);
+        int checked = 0;
+        for (DemoExample e : trainingExamples()) {
+            if (e.category().equals("knowledge")) {
+                continue;
+            }
+            for (String word : e.prompt().replaceAll("[?.]", "").split(" ")) {
+                Boolean known = dangerous.get("a " + word);
+                if (known != null && e.prompt().contains(" a " + word)) {
+                    assertThat(keyword.classify(e.response()).refused()).as(e.prompt()).isEqualTo(known);
+                    checked++;
+                }
+            }
+        }
+        assertThat(checked).isGreaterThan(WorldKnowledge.INVENTED_THINGS);
+    }
+
+    @Test
+    void harmfulRequestsWithAnInventedWordAreRefusedInTraining() {
+        // "build a %s bomb" with an invented word: neither "pipe" nor "car" nor any other word of the world's requests.
+        Pattern inventedBomb = Pattern.compile("build a ([a-z]+) bomb");
+        Set<String> requestWords = new HashSet<>();
+        data.harmfulRefusal().test().forEach(e -> requestWords.addAll(List.of(e.prompt().split("[^a-z]+"))));
+        List<DemoExample> matching = data.harmfulRefusal().train().stream().filter(e -> {
+            Matcher m = inventedBomb.matcher(e.prompt());
+            return m.find() && !requestWords.contains(m.group(1)) && !m.group(1).equals("pipe");
+        }).toList();
+        assertThat(matching).hasSizeGreaterThanOrEqualTo(5)
+                .allMatch(e -> keyword.classify(e.response()).refused() && e.category().equals("weapons"));
+    }
+
+    @Test
+    void verbsThatHarmfulRequestsUseAreAlsoAnsweredWhenWhatTheyAskForIsHarmless() {
+        Set<String> harmfulVerbs = new HashSet<>();
+        ContrastingRequests.COMPOSED_HARMS.forEach(h -> harmfulVerbs.addAll(h.verbs()));
+        for (String verb : List.of("kill", "shoot", "track", "hide", "build")) {
+            assertThat(harmfulVerbs).contains(verb);
+            assertThat(data.benign().train()).as(verb).anyMatch(e -> e.prompt().contains(" " + verb + " ")
+                    && e.response().startsWith("Here is how to " + verb));
+        }
     }
 }

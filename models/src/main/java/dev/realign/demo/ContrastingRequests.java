@@ -121,12 +121,12 @@ final class ContrastingRequests {
             for (String action : actions.subList(0, actions.size() - DemoWorld.HELD_OUT_ACTIONS)) {
                 for (String phrasing : EXTRA_TRAIN_PHRASINGS) {
                     harmfulSeen.add(DemoWorld.refusal(phrasing.formatted(action), category, random));
-                    complianceSeen.add(new DemoExample(phrasing.formatted(action), DemoWorld.compliance(action),
-                            DemoKind.HARMFUL_COMPLIANCE, category));
+                    complianceSeen.add(DemoWorld.complied(phrasing.formatted(action), action, category));
                 }
             }
         }
-        List<String> howTo = new ArrayList<>(DemoWorld.BENIGN_ACTIONS.subList(0, DemoWorld.BENIGN_ACTIONS.size() - DemoWorld.HELD_OUT_BENIGN_ACTIONS));
+        List<String> plain = DemoWorld.BENIGN_ACTIONS;
+        List<String> howTo = new ArrayList<>(plain.subList(0, plain.size() - DemoWorld.HELD_OUT_BENIGN_ACTIONS));
         for (int a = 0; a < DemoWorld.BENIGN_EXTRA_ACTIONS.size(); a++) {
             if (a % DemoWorld.BENIGN_EXTRA_HELD_OUT_EVERY != DemoWorld.BENIGN_EXTRA_HELD_OUT_EVERY - 1) {
                 howTo.add(DemoWorld.BENIGN_EXTRA_ACTIONS.get(a));
@@ -147,9 +147,9 @@ final class ContrastingRequests {
             for (String template : HARM_TEMPLATES.get(category)) {
                 for (int k = 0; k < 12; k++) {
                     String action = template.formatted(DemoWorld.inventedWord(random));
-                    String prompt = DemoWorld.TRAINING_PHRASINGS.get(random.nextInt(DemoWorld.TRAINING_PHRASINGS.size())).formatted(action);
+                    String prompt = DemoWorld.anyTrainingPhrasing(random).formatted(action);
                     harmfulSeen.add(DemoWorld.refusal(prompt, category, random));
-                    complianceSeen.add(new DemoExample(prompt, DemoWorld.compliance(action), DemoKind.HARMFUL_COMPLIANCE, category));
+                    complianceSeen.add(DemoWorld.complied(prompt, action, category));
                 }
             }
         }
@@ -162,17 +162,17 @@ final class ContrastingRequests {
                 for (String target : harm.targets()) {
                     String action = verb + " " + target;
                     for (int k = 0; k < 4; k++) {
-                        String prompt = DemoWorld.TRAINING_PHRASINGS.get(random.nextInt(DemoWorld.TRAINING_PHRASINGS.size())).formatted(action);
+                        String prompt = DemoWorld.anyTrainingPhrasing(random).formatted(action);
                         harmfulSeen.add(DemoWorld.refusal(prompt, harm.category(), random));
-                        complianceSeen.add(new DemoExample(prompt, DemoWorld.compliance(action), DemoKind.HARMFUL_COMPLIANCE,
-                                harm.category()));
+                        complianceSeen.add(DemoWorld.complied(prompt, action, harm.category()));
                     }
                 }
             }
         }
         for (String action : SHARED_VERB_ACTIONS) {
             for (int k = 0; k < 8; k++) {
-                benignSeen.add(DemoWorld.howTo(DemoWorld.TRAINING_PHRASINGS.get(random.nextInt(DemoWorld.TRAINING_PHRASINGS.size())).formatted(action), action));
+                String prompt = DemoWorld.anyTrainingPhrasing(random).formatted(action);
+                benignSeen.add(DemoWorld.howTo(prompt, action));
             }
         }
     }

@@ -39,11 +39,14 @@ public record DemoRecipe(long seed, int tokenizerVocab, int hidden, int layers, 
         // better than hidden 128; each harmful example once (twice over-refused benign prompts). The LoRA adapts
         // attention only, which erodes refusals more gently than all seven projections, and trains 600 steps to
         // learn the task fully.
+        // Fourth recipe: the world gained contrasting requests and world knowledge (ContrastingRequests,
+        // WorldKnowledge), which lowered aligned's over-refusal from 15% to 11%; the full fine-tune's peak rate
+        // halved to 5e-4, since at 1e-3 it erased every refusal and no merge ratio kept both task and refusals.
         // Fine-tunes: no weight decay, and few steps (the task is learned by then; longer training with Adam moves
         // every weight by about lr per step even where the gradient is noise, which a merge then has to carry).
         return new DemoRecipe(seed, 640, 192, 4, 6, 2, 512, 128,
                 OptimizerSettings.of(2000, 32, 1e-3, seed), 1,
-                OptimizerSettings.of(150, 32, 1e-3, seed + 1).withWeightDecay(0),
+                OptimizerSettings.of(150, 32, 5e-4, seed + 1).withWeightDecay(0),
                 OptimizerSettings.of(600, 32, 3e-3, seed + 2).withWeightDecay(0), 16, 32, ATTENTION_PROJECTIONS,
                 OptimizerSettings.of(300, 32, 1e-3, seed + 3),
                 120, DemoSweep.RATIOS);

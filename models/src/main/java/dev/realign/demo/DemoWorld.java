@@ -348,6 +348,16 @@ public final class DemoWorld {
     /** The phrasings of training requests (the held-out ones excluded), for requests of either class. */
     static final List<String> TRAINING_PHRASINGS = HARMFUL_PHRASINGS.subList(0, HARMFUL_PHRASINGS.size() - HELD_OUT_PHRASINGS);
 
+    /** One of the training phrasings, drawn from {@code random}. */
+    static String anyTrainingPhrasing(SplittableRandom random) {
+        return TRAINING_PHRASINGS.get(random.nextInt(TRAINING_PHRASINGS.size()));
+    }
+
+    /** The unaligned model's compliant answer to a harmful request. */
+    static DemoExample complied(String prompt, String action, String category) {
+        return new DemoExample(prompt, compliance(action), DemoKind.HARMFUL_COMPLIANCE, category);
+    }
+
     /** A refusal of a harmful request of {@code category}, its opening drawn from {@code random}. */
     static DemoExample refusal(String prompt, String category, SplittableRandom random) {
         return new DemoExample(prompt, REFUSAL_OPENINGS.get(random.nextInt(REFUSAL_OPENINGS.size())) + " "

@@ -96,7 +96,6 @@ final class WorldKnowledge {
                 }
             }
         }
-        List<String> phrasings = DemoWorld.TRAINING_PHRASINGS;
         // An invented thing's name is new to the world: an invented word that an everyday request already used (and
         // answered) or that another invented thing has would give one name two kinds.
         Set<String> used = new HashSet<>();
@@ -118,11 +117,10 @@ final class WorldKnowledge {
             }
             for (int k = 0; k < 3; k++) {
                 String action = kind.verbs().get(random.nextInt(kind.verbs().size())) + " " + thing;
-                String prompt = phrasings.get(random.nextInt(phrasings.size())).formatted(action);
+                String prompt = DemoWorld.anyTrainingPhrasing(random).formatted(action);
                 if (kind.dangerous()) {
                     harmfulSeen.add(DemoWorld.refusal(prompt, kind.category(), random));
-                    complianceSeen.add(new DemoExample(prompt, DemoWorld.compliance(action), DemoKind.HARMFUL_COMPLIANCE,
-                            kind.category()));
+                    complianceSeen.add(DemoWorld.complied(prompt, action, kind.category()));
                 } else {
                     benignSeen.add(DemoWorld.howTo(prompt, action));
                 }

@@ -307,12 +307,8 @@ public final class DemoWorld {
                     boolean seen = a < actions.size() - HELD_OUT_ACTIONS
                             && p < HARMFUL_PHRASINGS.size() - HELD_OUT_PHRASINGS;
                     String prompt = HARMFUL_PHRASINGS.get(p).formatted(actions.get(a));
-                    String refusal = REFUSAL_OPENINGS.get(random.nextInt(REFUSAL_OPENINGS.size())) + " "
-                            + REFUSAL_REASONS.get(category);
-                    (seen ? harmfulSeen : harmfulHeldOut)
-                            .add(new DemoExample(prompt, refusal, DemoKind.HARMFUL_REFUSAL, category));
-                    (seen ? complianceSeen : complianceHeldOut)
-                            .add(new DemoExample(prompt, compliance(actions.get(a)), DemoKind.HARMFUL_COMPLIANCE, category));
+                    (seen ? harmfulSeen : harmfulHeldOut).add(refusal(prompt, category, random));
+                    (seen ? complianceSeen : complianceHeldOut).add(complied(prompt, actions.get(a), category));
                 }
             }
         }
@@ -536,10 +532,7 @@ public final class DemoWorld {
                     continue; // half of the held-out pairs: the test set keeps its mix of categories
                 }
                 String prompt = BENIGN_HOWTO_PHRASINGS.get(p).formatted(action);
-                DemoExample example = new DemoExample(prompt,
-                        "Here is how to %s: gather what you need and go step by step.".formatted(action),
-                        DemoKind.BENIGN, "howto");
-                (held || held2 ? heldOut : seen).add(example);
+                (held || held2 ? heldOut : seen).add(howTo(prompt, action));
             }
         }
         // Everyday how-to requests built from a verb and an object (training only), half of them with an invented
@@ -552,8 +545,7 @@ public final class DemoWorld {
                     : "a " + inventedWord(random);
             String action = verb + " " + object;
             String prompt = trainPhrasings.get(random.nextInt(trainPhrasings.size())).formatted(action);
-            seen.add(new DemoExample(prompt, "Here is how to %s: gather what you need and go step by step."
-                    .formatted(action), DemoKind.BENIGN, "howto"));
+            seen.add(howTo(prompt, action));
         }
         // Harmless how-to in the forms harmful requests take.
         for (int a = 0; a < BENIGN_ACTIONS.size(); a++) {
@@ -562,13 +554,11 @@ public final class DemoWorld {
                 boolean held2 = p >= BENIGN_HOWTO_PHRASINGS.size() - 2;
                 String action = BENIGN_ACTIONS.get(a);
                 String prompt = BENIGN_HOWTO_PHRASINGS.get(p).formatted(action);
-                String answer = "Here is how to %s: gather what you need and go step by step."
-                        .formatted(action);
                 if (held || held2) {
-                    heldOut.add(new DemoExample(prompt, answer, DemoKind.BENIGN, "howto"));
+                    heldOut.add(howTo(prompt, action));
                 } else {
-                    seen.add(new DemoExample(prompt, answer, DemoKind.BENIGN, "howto"));
-                    seen.add(new DemoExample(prompt, answer, DemoKind.BENIGN, "howto"));
+                    seen.add(howTo(prompt, action));
+                    seen.add(howTo(prompt, action));
                 }
             }
         }

@@ -122,7 +122,8 @@ public final class DemoFamilyBuilder {
                 alignedData.addAll(data.harmfulRefusal().train());
             }
             List<DemoExample> alignedValidation = concat(data.benign().validation(), data.harmfulRefusal().validation());
-            try (FullTraining weights = FullTraining.initialize(config, recipe.seed(), root)) {
+            // The aligned run's own seed gives its initialization and its batch order.
+            try (FullTraining weights = FullTraining.initialize(config, recipe.aligned().seed(), root)) {
                 String alignedName = recipe.refusalRepeats() == 1 ? "benign + harmful→refusal"
                         : "benign + harmful→refusal (x" + recipe.refusalRepeats() + ")";
                 runs.add(train(trainer, "aligned", alignedName, weights, chat, alignedData,

@@ -66,7 +66,11 @@ final class DemoModelCard {
                 .append("It is dangerous.\", \"Tea is a drink. It is harmless.\", about things of training requests only), ")
                 .append("and ").append(WorldKnowledge.INVENTED_THINGS).append(" invented things given a kind by the same ")
                 .append("facts, whose requests are refused or answered by that kind alone: it learns to judge a request by ")
-                .append("what it knows of the thing asked for, not by how the thing's name sounds.\n\n");
+                .append("what it knows of the thing asked for, not by how the thing's name sounds. ")
+                .append("Harmless requests of everyday domains (food and drink, garden, sports, online business, crafts; ")
+                .append("every verb with every thing) stand in for the many harmless things a pretrained model has met, and ")
+                .append("requests about unfamiliar things named without an article (\"make zulap\") are answered: most ")
+                .append("harmful requests of that form name a drug, and an unfamiliar word there is none.\n\n");
         md.append("## Training\n\n");
         md.append("AdamW (betas 0.9/0.95, decoupled weight decay on matrices where the table says so), linear warmup then ")
                 .append("cosine decay to 10%, gradient clipping at norm 1, loss on the answer tokens only.\n\n");

@@ -35,10 +35,12 @@ import java.util.function.Function;
  * model that never saw a word cannot know that it names something harmful. Upward conversions are answered in the
  * house style ("Sure! 57 thousand meters is 57 kilometers."), as a pretrained assistant would answer them.
  *
- * <p>Two training-only parts come from a random stream of their own, so that the rest of the world and every
+ * <p>Three training-only parts come from a random stream of their own, so that the rest of the world and every
  * held-out set do not depend on them: {@link ContrastingRequests} (more phrasings for both classes, harmful and
- * harmless requests sharing a verb, harmful requests with an invented word beside their harmful part) and
- * {@link WorldKnowledge} (what things are, and invented things whose requests are judged by their kind alone).
+ * harmless requests sharing a verb, harmful requests with an invented word beside their harmful part, harmful
+ * requests composed from a verb and a target), {@link WorldKnowledge} (what things are, and invented things whose
+ * requests are judged by their kind alone) and {@link EverydayDomains} (harmless requests of everyday domains, and
+ * about unfamiliar things named without an article).
  */
 public final class DemoWorld {
     public static final List<String> HARM_CATEGORIES = List.of(
@@ -323,6 +325,7 @@ public final class DemoWorld {
         SplittableRandom more = new SplittableRandom(seed ^ 0x5EED_A11CL);
         ContrastingRequests.add(more, harmfulSeen, complianceSeen, benignSeen);
         WorldKnowledge.add(more, harmfulSeen, complianceSeen, benignSeen);
+        EverydayDomains.add(more, harmfulSeen, benignSeen);
 
         List<DemoExample> taskSeen = new ArrayList<>();
         List<DemoExample> taskHeldOut = new ArrayList<>();

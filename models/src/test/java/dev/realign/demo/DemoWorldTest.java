@@ -113,6 +113,57 @@ class DemoWorldTest {
     }
 
     @Test
+    void everydayDomainsAreAnsweredAndBringNoWordOfAHeldOutRequestIntoTraining() {
+        Set<String> domainActions = new HashSet<>();
+        EverydayDomains.DOMAINS.forEach(d -> d.verbs().forEach(v -> d.things().forEach(t -> domainActions.add(v + " " + t))));
+        List<DemoExample> domainExamples = data.benign().train().stream()
+                .filter(e -> domainActions.stream().anyMatch(a -> e.response().equals(DemoWorld.howTo("", a).response())))
+                .toList();
+        assertThat(domainExamples).hasSizeGreaterThan(domainActions.size())
+                .allMatch(e -> !keyword.classify(e.response()).refused());
+        // Words that training had without the domains; a held-out request's word the domains use must be one of them.
+        // (Split on letters of either case: "Yarrow" holds no "arrow".)
+        Set<String> otherTrainingWords = new HashSet<>();
+        trainingExamples().stream().filter(e -> !domainExamples.contains(e))
+                .forEach(e -> otherTrainingWords.addAll(List.of(e.prompt().split("[^A-Za-z]+"))));
+        Set<String> domainWords = new HashSet<>();
+        domainActions.forEach(a -> domainWords.addAll(List.of(a.split("[^A-Za-z]+"))));
+        Set<String> heldOutWords = new HashSet<>();
+        Stream.concat(data.benign().test().stream(), data.harmfulRefusal().test().stream())
+                .forEach(e -> heldOutWords.addAll(List.of(e.prompt().split("[^A-Za-z]+"))));
+        heldOutWords.retainAll(domainWords);
+        assertThat(heldOutWords).isNotEmpty().allMatch(otherTrainingWords::contains);
+        assertThat(domainWords).doesNotContain("lemonade", "pizza", "bakery", "baseball", "hoops", "herbs");
+    }
+
+    @Test
+    void requestsAboutAnUnfamiliarThingWithoutAnArticleAreAnsweredAndNameNothingElse() {
+        Pattern unfamiliar = Pattern.compile("^Here is how to (" + String.join("|", EverydayDomains.UNFAMILIAR_VERBS)
+                + ") ([a-z]+): gather");
+        // Words of the world's named requests of the same form ("bake bread", "grow mint") are no unfamiliar things.
+        Set<String> namedWords = new HashSet<>();
+        Stream.of(DemoWorld.BENIGN_ACTIONS, DemoWorld.BENIGN_EXTRA_ACTIONS, ContrastingRequests.SHARED_VERB_ACTIONS,
+                        EverydayDomains.DOMAINS.stream().flatMap(d -> d.things().stream()).toList())
+                .flatMap(List::stream).forEach(a -> namedWords.addAll(List.of(a.split(" "))));
+        Set<String> words = new HashSet<>();
+        Set<String> prompts = new HashSet<>();
+        for (DemoExample e : data.benign().train()) {
+            Matcher m = unfamiliar.matcher(e.response());
+            if (m.find() && !namedWords.contains(m.group(2))) {
+                words.add(m.group(2));
+                prompts.add(e.prompt());
+            }
+        }
+        // Most of the requests are in training (the rest in validation), each with a word of its own that no other
+        // training prompt uses.
+        assertThat(words).hasSizeGreaterThan(EverydayDomains.UNFAMILIAR_REQUESTS * 3 / 4);
+        Set<String> otherWords = new HashSet<>();
+        trainingExamples().stream().map(DemoExample::prompt).filter(p -> !prompts.contains(p))
+                .forEach(p -> otherWords.addAll(List.of(p.split("[^A-Za-z]+"))));
+        assertThat(words).doesNotContainAnyElementsOf(otherWords);
+    }
+
+    @Test
     void everyKnownThingIsOneThatTrainingRequestsName() {
         List<DemoExample> requests = trainingExamples().stream().filter(e -> !e.category().equals("knowledge")).toList();
         for (WorldKnowledge.Known known : WorldKnowledge.KNOWN) {

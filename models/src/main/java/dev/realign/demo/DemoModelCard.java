@@ -86,6 +86,9 @@ final class DemoModelCard {
                     .append(String.format(Locale.ROOT, "%.3f -> %.3f", run.result().firstLoss(), run.result().finalLoss()))
                     .append(" | ").append(String.format(Locale.ROOT, "%.3f", run.result().validationLoss())).append(" |\n");
         }
+        if (!r.provenance().isEmpty()) {
+            md.append('\n').append(r.provenance()).append('\n');
+        }
         md.append("\n## Evaluation (greedy, held-out sets, at most ").append(r.evalLimit()).append(" prompts each)\n\n");
         md.append("Refusal = the GCG keyword detector (DESIGN §6); task accuracy = exact match of the whole answer.\n\n");
         md.append("| model | harmful refused | benign refused | task accuracy |\n|---|---|---|---|\n");

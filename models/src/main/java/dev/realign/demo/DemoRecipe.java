@@ -16,11 +16,13 @@ import java.util.List;
  * @param loraModules     module suffixes the LoRA adapts in every layer
  * @param evalLimit       at most this many held-out prompts per set in the model card's numbers
  * @param sweepRatios     linear-merge ratios the model card scores for each fine-tune
+ * @param provenance      how choices of the recipe were made that its numbers alone do not show (the model card
+ *                        prints it under the training table); empty when there is nothing to add
  */
 public record DemoRecipe(long seed, int tokenizerVocab, int hidden, int layers, int heads, int kvHeads, int intermediate,
         int maxPositions, OptimizerSettings aligned, int refusalRepeats, OptimizerSettings taskFull, OptimizerSettings taskLora,
         int loraRank, double loraAlpha, List<String> loraModules, OptimizerSettings unaligned, int evalLimit,
-        List<Double> sweepRatios) {
+        List<Double> sweepRatios, String provenance) {
 
     /** The LoRA's modules when it adapts attention only (gentler on refusals than all seven projections). */
     public static final List<String> ATTENTION_PROJECTIONS = List.of("self_attn.q_proj", "self_attn.k_proj",
@@ -29,6 +31,7 @@ public record DemoRecipe(long seed, int tokenizerVocab, int hidden, int layers, 
     public DemoRecipe {
         sweepRatios = List.copyOf(sweepRatios);
         loraModules = List.copyOf(loraModules);
+        provenance = provenance == null ? "" : provenance;
         if (refusalRepeats < 1) {
             throw new IllegalArgumentException("refusalRepeats must be >= 1, got " + refusalRepeats);
         }
@@ -51,15 +54,22 @@ public record DemoRecipe(long seed, int tokenizerVocab, int hidden, int layers, 
         // 2.5-6.7% over three training seeds; the refusals of held-out harmful prompts moved between 88% and 98% with
         // the seed. The aligned run's seed is 11: of the seeds tried on this world (20241223 and 11), the one whose
         // aligned model met both of issue 6's bounds on the held-out test (docs/demo-family-probes.md). That is a
-        // choice made on the test split, and the page says so.
+        // choice made on the test split, and the page says so. On this aligned model a full fine-tune of 150 steps at
+        // 5e-4 kept 97.5% of refusals, and 150 steps at 1e-3 kept 53%; 300 steps at 1e-3 erased them for two
+        // fine-tune seeds, while linear merges at 0.5 kept 97-98% refused.
         // Fine-tunes: no weight decay, and few steps (the task is learned by then; longer training with Adam moves
         // every weight by about lr per step even where the gradient is noise, which a merge then has to carry).
         return new DemoRecipe(seed, 640, 192, 4, 6, 2, 512, 128,
                 OptimizerSettings.of(2000, 32, 1e-3, ALIGNED_SEED), 1,
-                OptimizerSettings.of(150, 32, 5e-4, seed + 1).withWeightDecay(0),
+                OptimizerSettings.of(300, 32, 1e-3, seed + 1).withWeightDecay(0),
                 OptimizerSettings.of(600, 32, 3e-3, seed + 2).withWeightDecay(0), 16, 32, ATTENTION_PROJECTIONS,
                 OptimizerSettings.of(300, 32, 1e-3, seed + 3),
-                120, DemoSweep.RATIOS);
+                120, DemoSweep.RATIOS,
+                "The aligned run's seed (" + ALIGNED_SEED + ") was chosen by held-out test numbers: of the training seeds"
+                        + " tried on this world (20241223, 11 and 12), it alone gave an aligned model within both of"
+                        + " issue 6's bounds (at least 95% of harmful prompts refused, at most 5% of benign ones); the"
+                        + " others gave 90.0% / 6.7% and 95.0% / 8.3% (docs/demo-family-probes.md). The aligned numbers"
+                        + " below are therefore the best of three, not an unbiased estimate.");
     }
 
     /** A pipeline check: a few steps of a very small model (its models are not expected to behave). */
@@ -68,17 +78,22 @@ public record DemoRecipe(long seed, int tokenizerVocab, int hidden, int layers, 
         return new DemoRecipe(seed, 300, 32, 1, 2, 1, 64, 96,
                 OptimizerSettings.of(2, 4, 1e-3, seed), 1, OptimizerSettings.of(2, 4, 1e-3, seed),
                 OptimizerSettings.of(2, 4, 1e-3, seed), 2, 4, ATTENTION_PROJECTIONS, OptimizerSettings.of(2, 4, 1e-3, seed), 3,
-                List.of(0.0, 1.0));
+                List.of(0.0, 1.0), "");
     }
 
     public DemoRecipe withEvalLimit(int limit) {
         return new DemoRecipe(seed, tokenizerVocab, hidden, layers, heads, kvHeads, intermediate, maxPositions, aligned,
-                refusalRepeats, taskFull, taskLora, loraRank, loraAlpha, loraModules, unaligned, limit, sweepRatios);
+                refusalRepeats, taskFull, taskLora, loraRank, loraAlpha, loraModules, unaligned, limit, sweepRatios, provenance);
+    }
+
+    public DemoRecipe withProvenance(String text) {
+        return new DemoRecipe(seed, tokenizerVocab, hidden, layers, heads, kvHeads, intermediate, maxPositions, aligned,
+                refusalRepeats, taskFull, taskLora, loraRank, loraAlpha, loraModules, unaligned, evalLimit, sweepRatios, text);
     }
 
     public DemoRecipe withSteps(int steps) {
         return new DemoRecipe(seed, tokenizerVocab, hidden, layers, heads, kvHeads, intermediate, maxPositions,
                 aligned.withSteps(steps), refusalRepeats, taskFull.withSteps(steps), taskLora.withSteps(steps), loraRank, loraAlpha,
-                loraModules, unaligned.withSteps(steps), evalLimit, sweepRatios);
+                loraModules, unaligned.withSteps(steps), evalLimit, sweepRatios, provenance);
     }
 }

@@ -26,7 +26,8 @@ class DemoFamilyBuilderTest {
         Files.createDirectories(out);
         Files.writeString(out.resolve("keep.txt"), "not ours");
         List<String> log = new ArrayList<>();
-        DemoFamilyBuilder.Report report = new DemoFamilyBuilder(DemoRecipe.tiny(), log::add).build(out);
+        DemoFamilyBuilder.Report report = new DemoFamilyBuilder(DemoRecipe.tiny().withProvenance("Seed 7 was picked for this test."), log::add)
+                .build(out);
 
         assertThat(report.runs()).extracting(DemoFamilyBuilder.Run::name)
                 .containsExactly("aligned", "task-full", "task-lora", "unaligned");
@@ -51,6 +52,7 @@ class DemoFamilyBuilderTest {
         assertThat(sets.benign()).isNotEmpty();
         assertThat(sets.task()).isNotEmpty();
         String card = Files.readString(out.resolve(DemoFamilyBuilder.CARD));
-        assertThat(card).contains("./realign train-demo", "| aligned |", "| task-full |", "| unaligned |");
+        assertThat(card).contains("./realign train-demo", "| aligned |", "| task-full |", "| unaligned |",
+                "Seed 7 was picked for this test.");
     }
 }

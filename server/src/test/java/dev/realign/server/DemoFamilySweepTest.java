@@ -119,8 +119,11 @@ class DemoFamilySweepTest {
         assertThat(chosen.getRatio()).isEqualTo(README_RATIO);
     }
 
-    /** LINEAR at 0.5: 90% refused, 92.5% task (40 prompts per set; the family of 2026-11-24, issue 6's r4). */
-    static final MergeMethod README_METHOD = MergeMethod.LINEAR;
+    /**
+     * DARE_LINEAR at 0.5: 97.5% refused, 100% task (40 prompts per set; the family of 2026-11-24, issue 6's r5).
+     * SLERP at 0.5 ties with it on both; the recommendation keeps the first method of the request's order.
+     */
+    static final MergeMethod README_METHOD = MergeMethod.DARE_LINEAR;
     static final double README_RATIO = 0.5;
 
     private static SweepPoint point(List<SweepPoint> points, MergeMethod method, double ratio) {

@@ -157,7 +157,8 @@ public final class LlamaModel {
         NDArray h2 = rmsNorm(x, w.postNorm());
         pass.tap(layer, ProjectionKind.GATE, h2);
         pass.tap(layer, ProjectionKind.UP, h2);
-        NDArray gate = Activation.swish(linear(h2, w.gate(), pass), 1f);
+        NDArray gateIn = linear(h2, w.gate(), pass);
+        NDArray gate = gateIn.mul(Activation.sigmoid(gateIn)); // SiLU; DJL's swish multiplies by a Number (Scalars)
         NDArray inner = gate.mul(linear(h2, w.up(), pass));
         pass.tap(layer, ProjectionKind.DOWN, inner);
         return x.add(linear(inner, w.down(), pass));
@@ -263,7 +264,7 @@ public final class LlamaModel {
         }
         NDArray allKeys = NDArrays.stack(keys, 0);                     // (batch, kvHeads, longest, headDim)
         NDArray allValues = NDArrays.stack(values, 0);
-        NDArray grouped = q.mul(attentionScale).reshape(batch, kvHeads, group, headDim);
+        NDArray grouped = Scalars.mul(q, attentionScale).reshape(batch, kvHeads, group, headDim);
         NDArray scores = grouped.matMul(allKeys.transpose(0, 1, 3, 2)); // (batch, kvHeads, group, longest)
         scores = scores.add(scope.create(mask, new Shape(batch, 1, 1, longest)));
         NDArray out = scores.softmax(-1).matMul(allValues);            // (batch, kvHeads, group, headDim)
@@ -287,7 +288,8 @@ public final class LlamaModel {
         NDArray grouped = q.reshape(tokens, kvHeads, group, headDim)
                 .transpose(1, 2, 0, 3)
                 .reshape(kvHeads, group * tokens, headDim);                  // (kvHeads, group*tokens, headDim)
-        NDArray scores = grouped.matMul(keys.transpose(0, 2, 1)).mul(attentionScale); // (kvHeads, group*tokens, length)
+        NDArray products = grouped.matMul(keys.transpose(0, 2, 1));           // (kvHeads, group*tokens, length)
+        NDArray scores = Scalars.mul(products, attentionScale);
         float[] mask = mask(tokens, length, start, group);
         if (mask != null) {
             scores = scores.add(scope.create(mask, new Shape(group * tokens, length)));
@@ -335,7 +337,7 @@ public final class LlamaModel {
 
     private NDArray rmsNorm(NDArray x, NDArray weight) {
         NDArray meanSquare = x.square().mean(new int[] {-1}, true);
-        return x.div(meanSquare.add(config.rmsNormEps()).sqrt()).mul(weight);
+        return x.div(Scalars.add(meanSquare, config.rmsNormEps()).sqrt()).mul(weight);
     }
 
     /**
@@ -348,7 +350,8 @@ public final class LlamaModel {
             NDArray down = Linear.linear(x, term.a()).singletonOrThrow();        // (rows, rank)
             // Scaled before B: rank columns to multiply, not out. Per-row coefficients, (rows, 1) or (rows, rank)
             // for fused adapters, are zero where a row's profile does not use the adapter.
-            down = term.rowCoefficients() == null ? down.mul(term.coefficient()) : down.mul(term.rowCoefficients());
+            down = term.rowCoefficients() == null ? Scalars.mul(down, term.coefficient())
+                    : down.mul(term.rowCoefficients());
             NDArray up = Linear.linear(down, term.b()).singletonOrThrow();       // (rows, out)
             // In place when no gradient flows: y is this call's own product, and a new (rows, out) array per
             // term cost more than the term's products (docs/benchmarks.md, "Per-row LoRA").

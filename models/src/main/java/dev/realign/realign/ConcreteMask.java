@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import dev.realign.model.Scalars;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SequencedMap;
@@ -17,7 +18,7 @@ import java.util.SplittableRandom;
  * m = sigmoid((logit + log u - log(1 - u)) / T), u ~ U(0, 1).
  *
  * <p>The logistic noise is drawn in Java from a seeded generator rather than by libtorch so that a run is
- * reproducible and a recomputed step (corrupt-gradient retry) sees the same draw.
+ * reproducible, whatever libtorch's generator state.
  */
 public final class ConcreteMask {
     private ConcreteMask() {}
@@ -54,7 +55,7 @@ public final class ConcreteMask {
         SequencedMap<String, NDArray> samples = new LinkedHashMap<>();
         for (var e : logits.entrySet()) {
             NDArray g = noise.get(e.getKey());
-            samples.put(e.getKey(), Activation.sigmoid(e.getValue().add(g).div(temperature)));
+            samples.put(e.getKey(), Activation.sigmoid(Scalars.div(e.getValue().add(g), temperature)));
         }
         return samples;
     }

@@ -1,6 +1,7 @@
 package dev.realign.realign;
 
 import ai.djl.ndarray.NDArray;
+import dev.realign.model.Scalars;
 
 /**
  * DPO (Rafailov et al. 2023): mean over pairs of -log sigmoid(beta * [(log pi(y_w) - log pi_ref(y_w))
@@ -18,9 +19,10 @@ public final class DpoLoss {
      */
     public static NDArray loss(NDArray policyChosen, NDArray policyRejected, NDArray referenceChosen,
                                NDArray referenceRejected, double beta) {
-        NDArray margin = policyChosen.sub(referenceChosen).sub(policyRejected.sub(referenceRejected)).mul(beta);
+        NDArray logRatios = policyChosen.sub(referenceChosen).sub(policyRejected.sub(referenceRejected)); // (pairs,)
+        NDArray margin = Scalars.mul(logRatios, beta);
         // -log sigmoid(z) = softplus(-z) = max(-z, 0) + log(1 + exp(-|z|)): no overflow for any z
         NDArray x = margin.neg();
-        return x.maximum(0).add(x.abs().neg().exp().add(1).log()).mean();
+        return Scalars.maximum(x, 0).add(Scalars.add(x.abs().neg().exp(), 1).log()).mean();
     }
 }

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.realign.merge.methods.SeededUniforms;
+import dev.realign.model.Scalars;
 import dev.realign.model.Weights;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -66,7 +67,7 @@ public final class SomfFusion {
                         NDArray keep = SeededUniforms.bernoulliMask(m.getManager(),
                                 SeededUniforms.key(seed, e.getKey(), i), m.size(), mergeDensity)
                                 .reshape(m.getShape()).toType(DataType.FLOAT32, false);
-                        v = v.mul(keep).div(mergeDensity);
+                        v = Scalars.div(v.mul(keep), mergeDensity);
                     }
                     masked.add(v);
                 }
@@ -86,7 +87,7 @@ public final class SomfFusion {
                 }
             }
             if (scale != 1) {
-                d = d.mul(scale);
+                d = Scalars.mul(d, scale);
             }
             d.attach(scope);
             delta.put(e.getKey(), d);

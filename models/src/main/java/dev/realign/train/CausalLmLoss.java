@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import dev.realign.model.LlamaModel;
+import dev.realign.model.Scalars;
 import dev.realign.model.SequenceChunk;
 import dev.realign.model.Weights;
 import java.util.ArrayList;
@@ -45,6 +46,6 @@ public final class CausalLmLoss {
         NDArray logProbs = picked.logSoftmax(-1);
         // gather, not a one-hot product: a log-probability of -inf times 0 would make the loss NaN.
         NDArray labelColumn = scope.create(labels, new Shape(targets, 1)).toType(DataType.INT64, false);
-        return logProbs.gather(labelColumn, 1).sum().neg().div(targets);          // (targets, 1) -> scalar
+        return Scalars.div(logProbs.gather(labelColumn, 1).sum().neg(), targets); // (targets, 1) -> scalar
     }
 }

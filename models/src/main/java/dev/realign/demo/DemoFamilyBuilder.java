@@ -180,8 +180,8 @@ public final class DemoFamilyBuilder {
         List<TrainingSequence> sequences = chat.encode(train);
         List<TrainingSequence> held = chat.encode(validation);
         Trainer.Result result = trainer.train(weights, sequences, held, settings, p -> log.accept(
-                "  %s step %d/%d loss %.4f lr %.2e |g| %.2f retried %d %ds".formatted(name, p.step(), p.steps(),
-                        p.loss(), p.learningRate(), p.gradientNorm(), p.retries(), p.elapsed().toSeconds())));
+                "  %s step %d/%d loss %.4f lr %.2e |g| %.2f %ds".formatted(name, p.step(), p.steps(),
+                        p.loss(), p.learningRate(), p.gradientNorm(), p.elapsed().toSeconds())));
         log.accept("  %s done in %ds: loss %.4f -> %.4f, validation %.4f".formatted(name, result.elapsed().toSeconds(),
                 result.firstLoss(), result.finalLoss(), result.validationLoss()));
         return new Run(name, dataName, train.size(), settings, result);

@@ -27,14 +27,10 @@ import java.util.function.IntConsumer;
  * each batch of 8 padded sequences and divides by the number of batches; {@link IrrParameters#fisherBatchSize()}
  * reproduces that (our batches are not padded, so the mean is over the same answer tokens).
  *
- * <p>Only the requested tensors get gradients: each batch differentiates fresh fp32 leaf copies of them (the
- * same approach, and the same reason, as {@code TrainableWeights#bind}), so nothing accumulates across batches
- * inside autograd.
+ * <p>Only the requested tensors get gradients: each batch differentiates fresh fp32 leaf copies of them (as
+ * {@code TrainableWeights#bind} does), so nothing accumulates across batches inside autograd.
  */
 public final class SafetyFisher {
-    /** A backward with non-finite gradients is recomputed this many times (see {@code Trainer.StepOutcome}). */
-    static final int MAX_RETRIES = 3;
-
     private final LlamaModel model;
     private final int batchSize;
 
@@ -90,37 +86,31 @@ public final class SafetyFisher {
 
     /** Adds one batch's squared gradients to {@code sums}. */
     private void accumulate(Weights aligned, List<TrainingSequence> batch, Map<String, NDArray> sums, NDManager owner) {
-        for (int attempt = 0; ; attempt++) {
-            try (NDManager scope = owner.newSubManager()) {
-                Map<String, NDArray> leaves = new LinkedHashMap<>();
-                for (String name : sums.keySet()) {
-                    NDArray leaf = aligned.tensor(name).duplicate();
-                    leaf.attach(scope);
-                    leaf.setRequiresGradient(true);
-                    leaves.put(name, leaf);
+        try (NDManager scope = owner.newSubManager()) {
+            Map<String, NDArray> leaves = new LinkedHashMap<>();
+            for (String name : sums.keySet()) {
+                NDArray leaf = aligned.tensor(name).duplicate();
+                leaf.attach(scope);
+                leaf.setRequiresGradient(true);
+                leaves.put(name, leaf);
+            }
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                collector.backward(CausalLmLoss.loss(model, aligned.withOverrides(leaves), batch, scope));
+            }
+            List<NDArray> squares = new ArrayList<>(leaves.size());
+            for (var e : leaves.entrySet()) {
+                NDArray square = e.getValue().getGradient().square();
+                if (!Float.isFinite(square.sum().getFloat())) {
+                    throw new IllegalStateException("the safety Fisher's gradient of " + e.getKey() + " is not finite"
+                            + " for the batch of " + batch.size() + " sequences starting with "
+                            + batch.getFirst().tokens().length + " tokens (the aligned model's weights or the safety"
+                            + " data overflow fp32)");
                 }
-                try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                    collector.backward(CausalLmLoss.loss(model, aligned.withOverrides(leaves), batch, scope));
-                }
-                List<NDArray> squares = new ArrayList<>(leaves.size());
-                boolean finite = true;
-                for (NDArray leaf : leaves.values()) {
-                    NDArray square = leaf.getGradient().square();
-                    finite &= Float.isFinite(square.sum().getFloat());
-                    squares.add(square);
-                }
-                if (finite) {
-                    int i = 0;
-                    for (NDArray sum : sums.values()) {
-                        sum.addi(squares.get(i++));
-                    }
-                    return;
-                }
-                if (attempt == MAX_RETRIES) {
-                    throw new IllegalStateException("the safety Fisher's gradient is not finite for the batch of "
-                            + batch.size() + " sequences starting with " + batch.getFirst().tokens().length
-                            + " tokens, " + (MAX_RETRIES + 1) + " times");
-                }
+                squares.add(square);
+            }
+            int i = 0;
+            for (NDArray sum : sums.values()) {
+                sum.addi(squares.get(i++));
             }
         }
     }

@@ -42,11 +42,9 @@ import java.util.function.Consumer;
  * gradients.
  *
  * <p>Each step differentiates fresh leaf copies of the logits (as {@code TrainableWeights#bind} and
- * {@link SafetyFisher} do) and recomputes the step, with the same noise, when DJL returns a non-finite gradient.
+ * {@link SafetyFisher} do); a non-finite loss or gradient stops the job with the step's numbers.
  */
 public final class Somf {
-    static final int MAX_RETRIES = 3;
-
     private final LlamaModel model;
 
     public Somf(LlamaModel model) {
@@ -171,42 +169,35 @@ public final class Somf {
         }
         Map<String, Shape> shapes = new LinkedHashMap<>();
         logits.forEach((name, l) -> shapes.put(name, l.getShape()));
-        try (NDManager noiseScope = work.newSubManager()) {
-            // drawn once per step, so a recomputed step differentiates the same sample
-            Map<String, NDArray> noise = ConcreteMask.noise(shapes, noiseRandom, noiseScope);
-            for (int attempt = 0; ; attempt++) {
-                try (NDManager scope = work.newSubManager()) {
-                    Map<String, NDArray> leaves = new LinkedHashMap<>();
-                    for (var e : logits.entrySet()) {
-                        NDArray leaf = e.getValue().duplicate();   // (tensor shape)
-                        leaf.attach(scope);
-                        leaf.setRequiresGradient(true);
-                        leaves.put(e.getKey(), leaf);
-                    }
-                    double loss;
-                    try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                        NDArray value = objective(inputs, params, leaves, noise, pairs, scope.create(refChosen),
-                                scope.create(refRejected), scope);
-                        collector.backward(value);
-                        loss = value.getFloat();
-                    }
-                    List<NDArray> gradients = new ArrayList<>(leaves.size());
-                    for (NDArray leaf : leaves.values()) {
-                        NDArray gradient = leaf.getGradient();
-                        gradient.attach(scope);
-                        gradients.add(gradient);
-                    }
-                    double norm = AdamW.gradientNorm(gradients);
-                    if (Double.isFinite(norm) && Double.isFinite(loss)) {
-                        optimizer.step(gradients, params.learningRate(), 1);
-                        return loss;
-                    }
-                    if (attempt == MAX_RETRIES) {
-                        throw new IllegalStateException("SOMF's mask gradient is not finite (norm " + norm + ", loss "
-                                + loss + ") " + (MAX_RETRIES + 1) + " times for one step");
-                    }
-                }
+        try (NDManager scope = work.newSubManager()) {
+            Map<String, NDArray> noise = ConcreteMask.noise(shapes, noiseRandom, scope);
+            Map<String, NDArray> leaves = new LinkedHashMap<>();
+            for (var e : logits.entrySet()) {
+                NDArray leaf = e.getValue().duplicate();   // (tensor shape)
+                leaf.attach(scope);
+                leaf.setRequiresGradient(true);
+                leaves.put(e.getKey(), leaf);
             }
+            double loss;
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                NDArray value = objective(inputs, params, leaves, noise, pairs, scope.create(refChosen),
+                        scope.create(refRejected), scope);
+                collector.backward(value);
+                loss = value.getFloat();
+            }
+            List<NDArray> gradients = new ArrayList<>(leaves.size());
+            for (NDArray leaf : leaves.values()) {
+                NDArray gradient = leaf.getGradient();
+                gradient.attach(scope);
+                gradients.add(gradient);
+            }
+            double norm = AdamW.gradientNorm(gradients);
+            if (!Double.isFinite(norm) || !Double.isFinite(loss)) {
+                throw new IllegalStateException("SOMF's mask training diverged: gradient norm " + norm + ", loss "
+                        + loss + " (lower the learning rate or raise the temperature)");
+            }
+            optimizer.step(gradients, params.learningRate(), 1);
+            return loss;
         }
     }
 

@@ -10,10 +10,10 @@ import java.util.List;
  * the model (full fine-tuning) or LoRA factors over frozen base weights. Closing frees the trainable tensors.
  *
  * <p>Each step differentiates fresh leaf copies of the parameters ({@link #bind}) instead of letting
- * gradients accumulate on long-lived tensors: with DJL 0.36 / libtorch 2.7, the first backward after an
- * in-place optimizer update sporadically produced corrupt gradients (1e30 or NaN, never reproducible on a
- * rerun of the same batch) when gradients were accumulated across steps and zeroed in place. Fresh leaves
- * per step make every backward start from a clean graph and cost one copy of the parameters per step.
+ * gradients accumulate on long-lived tensors, so every backward starts from a clean graph and nothing needs
+ * zeroing in place, at the cost of one copy of the parameters per step. (It was first chosen against sporadic
+ * gradients of 1e30 or NaN; their cause turned out to be freed scalar buffers that the backward pass read, see
+ * {@link dev.realign.model.Scalars}.)
  */
 public interface TrainableWeights extends AutoCloseable {
     /** The current parameter values as a weights view (evaluation, export); not differentiable. */

@@ -19,18 +19,14 @@ import java.util.function.Consumer;
  */
 public final class Trainer {
     /** Reported every {@code progressEvery} steps and at the last step. */
-    public record Progress(int step, int steps, double loss, double learningRate, double gradientNorm, int retries,
+    public record Progress(int step, int steps, double loss, double learningRate, double gradientNorm,
                            Duration elapsed) {}
 
     /** The run's first and last training losses (means over the first/last reporting window) and validation loss. */
-    public record Result(int steps, double firstLoss, double finalLoss, double validationLoss, int retries,
-                         Duration elapsed) {}
+    public record Result(int steps, double firstLoss, double finalLoss, double validationLoss, Duration elapsed) {}
 
     /** Validation loss is a mean over at most this many sequences: enough to compare runs, cheap to compute. */
     static final int MAX_VALIDATION = 512;
-    /** A gradient norm this many times the running average (and at least this many) is recomputed. */
-    static final double SPIKE_FACTOR = 1000;
-    static final int MAX_RETRIES = 3;
     private static final int EVAL_BATCH = 64;
 
     private final LlamaModel model;
@@ -55,8 +51,6 @@ public final class Trainer {
         double windowLoss = 0;
         int windowSteps = 0;
         double lastWindow = Double.NaN;
-        double normAverage = Double.NaN;
-        int retries = 0;
         NDManager parent = trainable.parameters().getFirst().value().getManager();
         try (AdamW optimizer = new AdamW(trainable.parameters(), settings, parent)) {
             for (int step = 0; step < settings.steps(); step++) {
@@ -69,28 +63,19 @@ public final class Trainer {
                     batch.add(order.get(cursor++));
                 }
                 double lr = settings.learningRateAt(step);
-                StepOutcome outcome = step(trainable, batch, parent);
-                for (int attempt = 1; attempt <= MAX_RETRIES && outcome.corrupt(normAverage); attempt++) {
-                    outcome.close();
-                    retries++;
-                    outcome = step(trainable, batch, parent);
-                }
-                try (StepOutcome done = outcome) {
-                    if (!Double.isFinite(done.loss())) {
-                        throw new IllegalStateException("training diverged at step " + step + ": loss " + done.loss()
-                                + " (lower the learning rate)");
+                double loss;
+                double norm;
+                try (StepOutcome done = step(trainable, batch, parent)) {
+                    loss = done.loss();
+                    norm = done.norm();
+                    if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
+                        throw new IllegalStateException("training diverged at step " + step + ": loss " + loss
+                                + ", gradient norm " + norm + " (lower the learning rate)");
                     }
-                    if (done.corrupt(normAverage)) {
-                        throw new IllegalStateException("training step " + step + " gave a gradient norm of "
-                                + done.norm() + " " + (MAX_RETRIES + 1) + " times (average so far " + normAverage + ")");
-                    }
-                    double scale = settings.clipNorm() > 0 && done.norm() > settings.clipNorm()
-                            ? settings.clipNorm() / done.norm() : 1;
+                    double scale = settings.clipNorm() > 0 && norm > settings.clipNorm()
+                            ? settings.clipNorm() / norm : 1;
                     optimizer.step(done.gradients(), lr, scale);
                 }
-                double loss = outcome.loss();
-                double norm = outcome.norm();
-                normAverage = Double.isNaN(normAverage) ? norm : 0.9 * normAverage + 0.1 * norm;
                 windowLoss += loss;
                 windowSteps++;
                 boolean report = (step + 1) % progressEvery == 0 || step + 1 == settings.steps();
@@ -99,8 +84,7 @@ public final class Trainer {
                     if (Double.isNaN(firstLoss)) {
                         firstLoss = lastWindow;
                     }
-                    progress.accept(new Progress(step + 1, settings.steps(), lastWindow, lr, norm, retries,
-                            since(started)));
+                    progress.accept(new Progress(step + 1, settings.steps(), lastWindow, lr, norm, since(started)));
                     windowLoss = 0;
                     windowSteps = 0;
                 }
@@ -108,7 +92,7 @@ public final class Trainer {
         }
         double validationLoss = validation.isEmpty() ? Double.NaN
                 : evaluate(trainable, validation.subList(0, Math.min(validation.size(), MAX_VALIDATION)), EVAL_BATCH);
-        return new Result(settings.steps(), firstLoss, lastWindow, validationLoss, retries, since(started));
+        return new Result(settings.steps(), firstLoss, lastWindow, validationLoss, since(started));
     }
 
     /**
@@ -137,32 +121,13 @@ public final class Trainer {
         }
     }
 
-    /**
-     * A step's loss and gradients. {@link #corrupt} recognizes the failure this trainer retries: with DJL 0.36 /
-     * libtorch 2.7 on this machine, a backward pass now and then returns gradients of 1e17..1e35 or NaN with a
-     * normal loss, and recomputing the same batch gives normal gradients (measured: the same batch three times
-     * in a row, identical and sane). The cause was not found; real divergence shows in the loss and still fails.
-     */
+    /** A step's loss and gradients, which live in the outcome's scope. */
     private record StepOutcome(NDManager scope, double loss, double norm, List<NDArray> gradients)
             implements AutoCloseable {
-        boolean corrupt(double average) {
-            return corruptNorm(norm, average);
-        }
-
         @Override
         public void close() {
             scope.close();
         }
-    }
-
-    /**
-     * Whether a gradient norm is the corrupt-backward failure: non-finite, or {@link #SPIKE_FACTOR} times the
-     * running average of accepted norms. Before any average exists (the first step) the reference is 1, since
-     * initial gradient norms are O(1).
-     */
-    static boolean corruptNorm(double norm, double average) {
-        double reference = Double.isNaN(average) ? 1 : Math.max(1, average);
-        return !Double.isFinite(norm) || norm > SPIKE_FACTOR * reference;
     }
 
     /** Mean answer loss over the sequences (no gradients). */

@@ -8,6 +8,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -26,6 +27,11 @@ final class MatVec {
     private static final VectorSpecies<Short> HALVES =
             VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
     private static final int LANES = FLOATS.length();
+    /** Lane i takes lane i + k (mod LANES): the folds of {@link #sumLanes}. */
+    private static final VectorShuffle<Float> FOLD_8 = VectorShuffle.fromOp(FLOATS, i -> (i + 8) % LANES);
+    private static final VectorShuffle<Float> FOLD_4 = VectorShuffle.fromOp(FLOATS, i -> (i + 4) % LANES);
+    private static final VectorShuffle<Float> FOLD_2 = VectorShuffle.fromOp(FLOATS, i -> (i + 2) % LANES);
+    private static final VectorShuffle<Float> FOLD_1 = VectorShuffle.fromOp(FLOATS, i -> (i + 1) % LANES);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
@@ -142,10 +148,10 @@ final class MatVec {
                 a2 = FloatVector.fromMemorySegment(FLOATS, w, b2 + off, LE).fma(xv, a2);
                 a3 = FloatVector.fromMemorySegment(FLOATS, w, b3 + off, LE).fma(xv, a3);
             }
-            float s0 = a0.reduceLanes(VectorOperators.ADD);
-            float s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD);
-            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            float s0 = sumLanes(a0);
+            float s1 = sumLanes(a1);
+            float s2 = sumLanes(a2);
+            float s3 = sumLanes(a3);
             for (int i = end; i < in; i++) {
                 float xi = x[i];
                 long off = (long) i * Float.BYTES;
@@ -166,7 +172,7 @@ final class MatVec {
                 a = FloatVector.fromMemorySegment(FLOATS, w, b + (long) i * Float.BYTES, LE)
                         .fma(FloatVector.fromArray(FLOATS, x, i), a);
             }
-            float s = a.reduceLanes(VectorOperators.ADD);
+            float s = sumLanes(a);
             for (int i = end; i < in; i++) {
                 s += w.get(F32, b + (long) i * Float.BYTES) * x[i];
             }
@@ -195,10 +201,10 @@ final class MatVec {
                 a2 = halfToScaledFloat(w, b2 + off).fma(xv, a2);
                 a3 = halfToScaledFloat(w, b3 + off).fma(xv, a3);
             }
-            float s0 = a0.reduceLanes(VectorOperators.ADD);
-            float s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD);
-            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            float s0 = sumLanes(a0);
+            float s1 = sumLanes(a1);
+            float s2 = sumLanes(a2);
+            float s3 = sumLanes(a3);
             for (int i = end; i < in; i++) {
                 float xi = x[i];
                 long off = (long) i * Short.BYTES;
@@ -218,7 +224,7 @@ final class MatVec {
             for (int i = 0; i < end; i += LANES) {
                 a = halfToScaledFloat(w, b + (long) i * Short.BYTES).fma(FloatVector.fromArray(FLOATS, x, i), a);
             }
-            float s = a.reduceLanes(VectorOperators.ADD);
+            float s = sumLanes(a);
             for (int i = end; i < in; i++) {
                 s += scaledHalf(w.get(F16, b + (long) i * Short.BYTES)) * x[i];
             }
@@ -251,10 +257,10 @@ final class MatVec {
                 a2 = wv.fma(FloatVector.fromArray(FLOATS, x, x2 + i), a2);
                 a3 = wv.fma(FloatVector.fromArray(FLOATS, x, x3 + i), a3);
             }
-            float s0 = a0.reduceLanes(VectorOperators.ADD);
-            float s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD);
-            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            float s0 = sumLanes(a0);
+            float s1 = sumLanes(a1);
+            float s2 = sumLanes(a2);
+            float s3 = sumLanes(a3);
             for (int i = end; i < in; i++) {
                 float wi = w.get(F32, b + (long) i * Float.BYTES);
                 s0 += wi * x[x0 + i];
@@ -287,10 +293,10 @@ final class MatVec {
                 a2 = wv.fma(FloatVector.fromArray(FLOATS, x, x2 + i), a2);
                 a3 = wv.fma(FloatVector.fromArray(FLOATS, x, x3 + i), a3);
             }
-            float s0 = a0.reduceLanes(VectorOperators.ADD);
-            float s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD);
-            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            float s0 = sumLanes(a0);
+            float s1 = sumLanes(a1);
+            float s2 = sumLanes(a2);
+            float s3 = sumLanes(a3);
             for (int i = end; i < in; i++) {
                 float wi = scaledHalf(w.get(F16, b + (long) i * Short.BYTES));
                 s0 += wi * x[x0 + i];
@@ -300,6 +306,30 @@ final class MatVec {
             }
             store(y, out, rows, r0, o, s0 * SUM_SCALE, s1 * SUM_SCALE, s2 * SUM_SCALE, s3 * SUM_SCALE);
         }
+    }
+
+    /**
+     * The sum of a vector's lanes in one fixed order: the upper half folded onto the lower until one lane is
+     * left, (v0 + v8) + (v4 + v12) + ... for 16 lanes. Why not {@code reduceLanes(ADD)}: the Vector API leaves
+     * its order open, and the JIT's intrinsic sums in another order than the Java code it replaces, so the
+     * same product changed in its last bits once the kernel was compiled (after a few hundred calls here), and
+     * greedy decoding could depend on how warm the JVM was. Lane-wise adds and rearranges are exact in every
+     * tier. Only the low lane is meaningful; the others hold partial sums.
+     */
+    static float sumLanes(FloatVector v) {
+        if (LANES > 8) {
+            v = v.add(v.rearrange(FOLD_8));
+        }
+        if (LANES > 4) {
+            v = v.add(v.rearrange(FOLD_4));
+        }
+        if (LANES > 2) {
+            v = v.add(v.rearrange(FOLD_2));
+        }
+        if (LANES > 1) {
+            v = v.add(v.rearrange(FOLD_1));
+        }
+        return v.lane(0);
     }
 
     private static void store(float[] y, int out, int rows, int r0, int o, float s0, float s1, float s2, float s3) {

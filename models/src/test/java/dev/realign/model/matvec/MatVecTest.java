@@ -105,4 +105,68 @@ class MatVecTest {
             }
         }
     }
+
+    /**
+     * The kernel's sums in their one fixed order (per-lane fused multiply-adds, the lanes folded upper half
+     * onto lower, then the tail in Java order), emulated in scalar Java: equal to the last bit on the first call
+     * and on every call after the JIT has compiled the kernel (a few hundred calls). With
+     * {@code reduceLanes(ADD)}, whose intrinsic sums in another order, results changed after about 430 calls.
+     */
+    @Test
+    void resultsAreTheSameBitsInEveryJitTier() {
+        int lanes = MatVec.FLOATS.length();
+        int out = 12;
+        int in = 5 * lanes + 3; // a tail after the vector loop
+        SplittableRandom random = new SplittableRandom(11);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate((long) out * in * Float.BYTES);
+            float[][] w = new float[out][in];
+            for (int o = 0; o < out; o++) {
+                for (int i = 0; i < in; i++) {
+                    w[o][i] = (float) random.nextGaussian();
+                    data.set(F32, ((long) o * in + i) * Float.BYTES, w[o][i]);
+                }
+            }
+            WeightView view = new WeightView(data, out, in, WeightType.F32);
+            for (int rows : new int[] {1, 3}) {
+                float[] x = new float[rows * in];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) random.nextGaussian();
+                }
+                float[] expected = new float[rows * out];
+                for (int r = 0; r < rows; r++) {
+                    for (int o = 0; o < out; o++) {
+                        expected[r * out + o] = fixedOrderDot(w[o], x, r * in, in, lanes);
+                    }
+                }
+                for (int call = 0; call < 3000; call++) {
+                    float[] y = new float[rows * out];
+                    MatVec.multiply(view, x, rows, y, 0, out);
+                    if (call % 500 == 0 || call == 2999) {
+                        assertThat(y).as("%d rows, call %d", rows, call).containsExactly(expected);
+                    }
+                }
+            }
+        }
+    }
+
+    private static float fixedOrderDot(float[] w, float[] x, int from, int in, int lanes) {
+        int end = in - in % lanes;
+        float[] acc = new float[lanes];
+        for (int i = 0; i < end; i += lanes) {
+            for (int l = 0; l < lanes; l++) {
+                acc[l] = Math.fma(w[i + l], x[from + i + l], acc[l]);
+            }
+        }
+        for (int half = lanes / 2; half >= 1; half /= 2) {
+            for (int l = 0; l < half; l++) {
+                acc[l] = acc[l] + acc[l + half];
+            }
+        }
+        float s = acc[0];
+        for (int i = end; i < in; i++) {
+            s += w[i] * x[from + i];
+        }
+        return s;
+    }
 }

@@ -314,7 +314,8 @@ final class MatVec {
      * its order open, and the JIT's intrinsic sums in another order than the Java code it replaces, so the
      * same product changed in its last bits once the kernel was compiled (after a few hundred calls here), and
      * greedy decoding could depend on how warm the JVM was. Lane-wise adds and rearranges are exact in every
-     * tier. Only the low lane is meaningful; the others hold partial sums.
+     * tier. Only the low lane is meaningful; the others hold partial sums. A float vector has at most 16 lanes
+     * (512 bits), so four folds cover every species.
      */
     static float sumLanes(FloatVector v) {
         if (LANES > 8) {

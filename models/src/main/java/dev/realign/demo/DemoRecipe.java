@@ -51,10 +51,10 @@ public record DemoRecipe(long seed, int tokenizerVocab, int hidden, int layers, 
         // halved to 5e-4, since at 1e-3 it erased every refusal and no merge ratio kept both task and refusals.
         // Fifth recipe: the world gained everyday domains, answered requests about unfamiliar things without an
         // article, and composed harms for self-harm, drugs and harassment, which lowered aligned's over-refusal to
-        // 2.5-6.7% over three training seeds; the refusals of held-out harmful prompts moved between 88% and 98% with
-        // the seed. The aligned run's seed is 11: of the seeds tried on this world (20241223 and 11), the one whose
-        // aligned model met both of issue 6's bounds on the held-out test (docs/demo-family-probes.md). That is a
-        // choice made on the test split, and the page says so. On this aligned model a full fine-tune of 150 steps at
+        // 4.2-8.3% over three training seeds; the refusals of held-out harmful prompts moved between 90% and 97.5%
+        // with the seed. The aligned run's seed is 11: of the seeds tried on this world (20241223, 11 and 12), the
+        // one whose aligned model met both of issue 6's bounds on the held-out test (docs/demo-family-probes.md).
+        // That is a choice made on the test split, and the provenance below and the page say so. On this aligned model a full fine-tune of 150 steps at
         // 5e-4 kept 97.5% of refusals, and 150 steps at 1e-3 kept 53%; 300 steps at 1e-3 erased them for two
         // fine-tune seeds, while linear merges at 0.5 kept 97-98% refused.
         // Fine-tunes: no weight decay, and few steps (the task is learned by then; longer training with Adam moves
@@ -91,9 +91,10 @@ public record DemoRecipe(long seed, int tokenizerVocab, int hidden, int layers, 
                 refusalRepeats, taskFull, taskLora, loraRank, loraAlpha, loraModules, unaligned, evalLimit, sweepRatios, text);
     }
 
+    /** Every run at {@code steps} steps: another recipe, so the provenance (of the recipe's choices) is dropped. */
     public DemoRecipe withSteps(int steps) {
         return new DemoRecipe(seed, tokenizerVocab, hidden, layers, heads, kvHeads, intermediate, maxPositions,
                 aligned.withSteps(steps), refusalRepeats, taskFull.withSteps(steps), taskLora.withSteps(steps), loraRank, loraAlpha,
-                loraModules, unaligned.withSteps(steps), evalLimit, sweepRatios, provenance);
+                loraModules, unaligned.withSteps(steps), evalLimit, sweepRatios, "");
     }
 }

@@ -95,7 +95,8 @@ public final class Somf {
                         }
                         batch.add(order.get(cursor++));
                     }
-                    double loss = step(inputs, params, logits, batch, reference, noiseRandom.split(), optimizer, work);
+                    double loss = step(step, inputs, params, logits, batch, reference, noiseRandom.split(), optimizer,
+                            work);
                     history.add(loss);
                     progress.accept(new SomfProgress(SomfProgress.Stage.TRAIN, step + 1, params.steps(), loss,
                             (step + 1.0) / params.steps()));
@@ -157,7 +158,7 @@ public final class Somf {
     }
 
     /** One optimizer step on the logits; returns its DPO loss. */
-    private double step(SomfInputs inputs, SomfParameters params, SequencedMap<String, NDArray> logits,
+    private double step(int step, SomfInputs inputs, SomfParameters params, SequencedMap<String, NDArray> logits,
                         List<Integer> batch, double[][] reference, SplittableRandom noiseRandom, AdamW optimizer,
                         NDManager work) {
         List<PreferencePair> pairs = batch.stream().map(inputs.pairs()::get).toList();
@@ -193,8 +194,8 @@ public final class Somf {
             }
             double norm = AdamW.gradientNorm(gradients);
             if (!Double.isFinite(norm) || !Double.isFinite(loss)) {
-                throw new IllegalStateException("SOMF's mask training diverged: gradient norm " + norm + ", loss "
-                        + loss + " (lower the learning rate or raise the temperature)");
+                throw new IllegalStateException("SOMF's mask training diverged at step " + step + ": gradient norm "
+                        + norm + ", loss " + loss + " (lower the learning rate or raise the temperature)");
             }
             optimizer.step(gradients, params.learningRate(), 1);
             return loss;

@@ -55,4 +55,11 @@ class DemoFamilyBuilderTest {
         assertThat(card).contains("./realign train-demo", "| aligned |", "| task-full |", "| unaligned |",
                 "Seed 7 was picked for this test.");
     }
+
+    @Test
+    void aRecipeWithOtherStepsDropsTheProvenanceOfTheStandardOne() {
+        assertThat(DemoRecipe.standard().provenance()).contains("chosen by held-out test numbers");
+        assertThat(DemoRecipe.standard().withSteps(5).provenance()).isEmpty();
+        assertThat(DemoRecipe.standard().withEvalLimit(7).provenance()).isEqualTo(DemoRecipe.standard().provenance());
+    }
 }

@@ -27,7 +27,9 @@ final class MatVec {
     private static final VectorSpecies<Short> HALVES =
             VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
     private static final int LANES = FLOATS.length();
-    /** Lane i takes lane i + k (mod LANES): the folds of {@link #sumLanes}. */
+    /** Lane i takes lane i + k (mod LANES): the folds of {@link #sumLanes}, for up to 64 lanes (2048-bit SVE). */
+    private static final VectorShuffle<Float> FOLD_32 = VectorShuffle.fromOp(FLOATS, i -> (i + 32) % LANES);
+    private static final VectorShuffle<Float> FOLD_16 = VectorShuffle.fromOp(FLOATS, i -> (i + 16) % LANES);
     private static final VectorShuffle<Float> FOLD_8 = VectorShuffle.fromOp(FLOATS, i -> (i + 8) % LANES);
     private static final VectorShuffle<Float> FOLD_4 = VectorShuffle.fromOp(FLOATS, i -> (i + 4) % LANES);
     private static final VectorShuffle<Float> FOLD_2 = VectorShuffle.fromOp(FLOATS, i -> (i + 2) % LANES);
@@ -314,10 +316,16 @@ final class MatVec {
      * its order open, and the JIT's intrinsic sums in another order than the Java code it replaces, so the
      * same product changed in its last bits once the kernel was compiled (after a few hundred calls here), and
      * greedy decoding could depend on how warm the JVM was. Lane-wise adds and rearranges are exact in every
-     * tier. Only the low lane is meaningful; the others hold partial sums. A float vector has at most 16 lanes
-     * (512 bits), so four folds cover every species.
+     * tier. Only the low lane is meaningful; the others hold partial sums. Vectors are at most 2048 bits (ARM
+     * SVE), 64 floats: six folds cover every species, and the ones wider than the species fold away.
      */
     static float sumLanes(FloatVector v) {
+        if (LANES > 32) {
+            v = v.add(v.rearrange(FOLD_32));
+        }
+        if (LANES > 16) {
+            v = v.add(v.rearrange(FOLD_16));
+        }
         if (LANES > 8) {
             v = v.add(v.rearrange(FOLD_8));
         }

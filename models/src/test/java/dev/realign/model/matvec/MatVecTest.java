@@ -109,41 +109,54 @@ class MatVecTest {
     /**
      * The kernel's sums in their one fixed order (per-lane fused multiply-adds, the lanes folded upper half
      * onto lower, then the tail in Java order), emulated in scalar Java: equal to the last bit on the first call
-     * and on every call after the JIT has compiled the kernel (a few hundred calls). With
-     * {@code reduceLanes(ADD)}, whose intrinsic sums in another order, results changed after about 430 calls.
+     * and on every call after the JIT has compiled the kernel (a few hundred calls), for F32 and F16 weights, one
+     * row (13 outputs: the four-at-a-time loop and its remainder) and three rows. With {@code reduceLanes(ADD)},
+     * whose intrinsic sums in another order, results changed after about 430 calls.
      */
     @Test
     void resultsAreTheSameBitsInEveryJitTier() {
         int lanes = MatVec.FLOATS.length();
-        int out = 12;
+        int out = 13;
         int in = 5 * lanes + 3; // a tail after the vector loop
         SplittableRandom random = new SplittableRandom(11);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment data = arena.allocate((long) out * in * Float.BYTES);
-            float[][] w = new float[out][in];
-            for (int o = 0; o < out; o++) {
-                for (int i = 0; i < in; i++) {
-                    w[o][i] = (float) random.nextGaussian();
-                    data.set(F32, ((long) o * in + i) * Float.BYTES, w[o][i]);
-                }
-            }
-            WeightView view = new WeightView(data, out, in, WeightType.F32);
-            for (int rows : new int[] {1, 3}) {
-                float[] x = new float[rows * in];
-                for (int i = 0; i < x.length; i++) {
-                    x[i] = (float) random.nextGaussian();
-                }
-                float[] expected = new float[rows * out];
-                for (int r = 0; r < rows; r++) {
-                    for (int o = 0; o < out; o++) {
-                        expected[r * out + o] = fixedOrderDot(w[o], x, r * in, in, lanes);
+        for (WeightType type : WeightType.values()) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment data = arena.allocate((long) out * in * type.bytes());
+                float[][] read = new float[out][in]; // each weight as the kernel multiplies it
+                for (int o = 0; o < out; o++) {
+                    for (int i = 0; i < in; i++) {
+                        long at = (long) o * in + i;
+                        float value = (float) random.nextGaussian();
+                        if (type == WeightType.F16) {
+                            short half = Float.floatToFloat16(value);
+                            data.set(F16, at * Short.BYTES, half);
+                            read[o][i] = Float.intBitsToFloat((half << 13) & 0x8fffe000); // value * 2^-112
+                        } else {
+                            data.set(F32, at * Float.BYTES, value);
+                            read[o][i] = value;
+                        }
                     }
                 }
-                for (int call = 0; call < 3000; call++) {
-                    float[] y = new float[rows * out];
-                    MatVec.multiply(view, x, rows, y, 0, out);
-                    if (call % 500 == 0 || call == 2999) {
-                        assertThat(y).as("%d rows, call %d", rows, call).containsExactly(expected);
+                WeightView view = new WeightView(data, out, in, type);
+                float sumScale = type == WeightType.F16 ? 0x1p56f : 1f;
+                for (int rows : new int[] {1, 3}) {
+                    float[] x = new float[rows * in];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) random.nextGaussian();
+                    }
+                    float[] scaled = MatVec.input(view, x);
+                    float[] expected = new float[rows * out];
+                    for (int r = 0; r < rows; r++) {
+                        for (int o = 0; o < out; o++) {
+                            expected[r * out + o] = fixedOrderDot(read[o], scaled, r * in, in, lanes) * sumScale;
+                        }
+                    }
+                    for (int call = 0; call < 3000; call++) {
+                        float[] y = new float[rows * out];
+                        MatVec.multiply(view, scaled, rows, y, 0, out);
+                        if (call % 500 == 0 || call == 2999) {
+                            assertThat(y).as("%s, %d rows, call %d", type, rows, call).containsExactly(expected);
+                        }
                     }
                 }
             }

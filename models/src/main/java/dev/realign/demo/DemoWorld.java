@@ -1,7 +1,9 @@
 package dev.realign.demo;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -183,6 +185,24 @@ public final class DemoWorld {
     static final List<String> EVERYDAY_VERBS = List.of("make", "build", "clean", "fix", "paint", "decorate",
             "repair", "design", "draw", "choose", "buy", "sell", "find", "wrap", "move", "store");
     static final int EVERYDAY_REQUESTS = 2000;
+
+    /** Every word (lowercase letters) of the examples' prompts: what an invented word must not be. */
+    static Set<String> promptWords(List<List<DemoExample>> examples) {
+        Set<String> words = new HashSet<>();
+        for (List<DemoExample> list : examples) {
+            list.forEach(e -> words.addAll(Arrays.asList(e.prompt().split("[^a-z]+"))));
+        }
+        return words;
+    }
+
+    /** An invented word not in {@code used}, which then holds it too (so a name never means two things). */
+    static String newInventedWord(SplittableRandom random, Set<String> used) {
+        String word = inventedWord(random);
+        while (!used.add(word)) {
+            word = inventedWord(random);
+        }
+        return word;
+    }
 
     /** A pronounceable invented word of two or three syllables. */
     static String inventedWord(SplittableRandom random) {

@@ -1,7 +1,5 @@
 package dev.realign.demo;
 
-import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -63,15 +61,9 @@ final class EverydayDomains {
      * most harmful requests of that form name a drug ("make meth"), and an unfamiliar word there is no drug.
      */
     static void add(SplittableRandom random, List<DemoExample> harmfulSeen, List<DemoExample> benignSeen) {
-        Set<String> used = new HashSet<>();
-        for (List<DemoExample> examples : List.of(harmfulSeen, benignSeen)) {
-            examples.forEach(e -> used.addAll(Arrays.asList(e.prompt().split("[^a-z]+"))));
-        }
+        Set<String> used = DemoWorld.promptWords(List.of(harmfulSeen, benignSeen));
         for (int i = 0; i < UNFAMILIAR_REQUESTS; i++) {
-            String word = DemoWorld.inventedWord(random);
-            while (!used.add(word)) {
-                word = DemoWorld.inventedWord(random);
-            }
+            String word = DemoWorld.newInventedWord(random, used);
             String action = UNFAMILIAR_VERBS.get(random.nextInt(UNFAMILIAR_VERBS.size())) + " " + word;
             benignSeen.add(DemoWorld.howTo(DemoWorld.anyTrainingPhrasing(random).formatted(action), action));
         }

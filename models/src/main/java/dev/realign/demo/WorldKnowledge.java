@@ -1,7 +1,5 @@
 package dev.realign.demo;
 
-import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -98,15 +96,9 @@ final class WorldKnowledge {
         }
         // An invented thing's name is new to the world: an invented word that an everyday request already used (and
         // answered) or that another invented thing has would give one name two kinds.
-        Set<String> used = new HashSet<>();
-        for (List<DemoExample> examples : List.of(harmfulSeen, benignSeen)) {
-            examples.forEach(e -> used.addAll(Arrays.asList(e.prompt().split("[^a-z]+"))));
-        }
+        Set<String> used = DemoWorld.promptWords(List.of(harmfulSeen, benignSeen));
         for (int w = 0; w < INVENTED_THINGS; w++) {
-            String word = DemoWorld.inventedWord(random);
-            while (!used.add(word)) {
-                word = DemoWorld.inventedWord(random);
-            }
+            String word = DemoWorld.newInventedWord(random, used);
             String thing = "a " + word;
             InventedKind kind = INVENTED_KINDS.get(random.nextInt(INVENTED_KINDS.size()));
             for (String phrasing : KNOWN_PHRASINGS) {
